@@ -1,0 +1,60 @@
+# The front door. Every target first installs what is missing (scripts/install-deps).
+#   make demo       build and run the main example
+#   make test       build and run every test (what CI runs)
+#   make test-asan  every test under AddressSanitizer + UndefinedBehaviorSanitizer
+#   make test-tsan  every test under ThreadSanitizer
+#   make bench      benchmarks, each beside its anchors, as ratios from one run
+#   make fuzz       run each fuzz target for FUZZ_SECONDS (default 60)
+#   make install PREFIX=/some/where
+PREFIX ?= /usr/local
+JOBS ?= $(shell nproc)
+FUZZ_SECONDS ?= 60
+CMAKE_GEN := -G Ninja
+CONFIGURE = cmake -S . $(CMAKE_GEN) -DCMAKE_EXPORT_COMPILE_COMMANDS=ON
+
+.PHONY: deps demo build test test-asan test-tsan bench fuzz install clean format
+
+deps:
+	@scripts/install-deps all
+
+build: deps
+	@$(CONFIGURE) -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+	@cmake --build build -j $(JOBS)
+
+demo: build
+	@./build/examples/demo
+
+test: build
+	@ctest --test-dir build --output-on-failure -j $(JOBS)
+
+test-asan: deps
+	@$(CONFIGURE) -B build-asan -DCMAKE_BUILD_TYPE=Debug -DMPROC_SANITIZE=address,undefined >/dev/null
+	@cmake --build build-asan -j $(JOBS)
+	@ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1 MPROC_TEST_DEADLINE=180 \
+	  ctest --test-dir build-asan --output-on-failure -j $(JOBS) -LE packaging
+
+test-tsan: deps
+	@$(CONFIGURE) -B build-tsan -DCMAKE_BUILD_TYPE=Debug -DMPROC_SANITIZE=thread >/dev/null
+	@cmake --build build-tsan -j $(JOBS)
+	@TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1 MPROC_TEST_DEADLINE=180 \
+	  ctest --test-dir build-tsan --output-on-failure -j $(JOBS) -LE packaging
+
+bench: deps
+	@$(CONFIGURE) -B build-bench -DCMAKE_BUILD_TYPE=Release -DMPROC_BUILD_BENCH=ON -DMPROC_BUILD_TESTS=OFF >/dev/null
+	@cmake --build build-bench -j $(JOBS)
+	@bench/run build-bench
+
+fuzz: deps
+	@CXX=clang++-14 $(CONFIGURE) -B build-fuzz -DCMAKE_BUILD_TYPE=RelWithDebInfo -DMPROC_BUILD_FUZZ=ON \
+	  -DMPROC_BUILD_TESTS=OFF -DMPROC_BUILD_EXAMPLES=OFF >/dev/null
+	@cmake --build build-fuzz -j $(JOBS)
+	@fuzz/run build-fuzz $(FUZZ_SECONDS)
+
+install: build
+	@cmake --install build --prefix $(PREFIX)
+
+format:
+	@clang-format -i $$(git ls-files '*.hpp' '*.cpp')
+
+clean:
+	@rm -rf build build-asan build-tsan build-bench build-fuzz

@@ -1,0 +1,36 @@
+# One helper per kind of target. Warnings are errors on our own targets only.
+include_guard(GLOBAL)
+
+function(mproc_target_defaults target)
+  target_compile_options(${target} PRIVATE -Wall -Wextra -Werror)
+  if(MPROC_SANITIZE)
+    target_compile_options(${target} PUBLIC -fsanitize=${MPROC_SANITIZE} -fno-omit-frame-pointer
+                                            -fno-sanitize-recover=all)
+    target_link_options(${target} PUBLIC -fsanitize=${MPROC_SANITIZE})
+  endif()
+endfunction()
+
+# mproc_add_test(NAME SOURCES... [LABELS l...] [TIMEOUT s])
+# A GoogleTest binary run by CTest with our watchdog/leak-checking main (tests/support).
+function(mproc_add_test name)
+  cmake_parse_arguments(arg "" "TIMEOUT" "SOURCES;LABELS" ${ARGN})
+  add_executable(${name} ${arg_SOURCES})
+  target_link_libraries(${name} PRIVATE mproc::mproc mproc_test_support)
+  mproc_target_defaults(${name})
+  if(NOT arg_TIMEOUT)
+    set(arg_TIMEOUT 120)
+  endif()
+  add_test(NAME ${name} COMMAND ${name})
+  set_tests_properties(${name} PROPERTIES TIMEOUT ${arg_TIMEOUT} LABELS "${arg_LABELS}")
+endfunction()
+
+# mproc_add_example(NAME SOURCE): every example is also a test, so the README cannot rot.
+function(mproc_add_example name source)
+  add_executable(${name} ${source})
+  target_link_libraries(${name} PRIVATE mproc::mproc)
+  mproc_target_defaults(${name})
+  if(MPROC_BUILD_TESTS)
+    add_test(NAME example.${name} COMMAND ${name})
+    set_tests_properties(example.${name} PROPERTIES TIMEOUT 60 LABELS example)
+  endif()
+endfunction()

@@ -1,0 +1,136 @@
+// mproc/error.hpp — every error mproc reports.
+//
+// All derive from mproc::Error (itself a std::runtime_error), so one `catch (const mproc::Error&)`
+// handles everything the library throws. Each what() reads like a bug report:
+//
+//   try { conn.recv(); }
+//   catch (const mproc::EOFError&) { /* the peer closed or died */ }
+//   catch (const mproc::SystemError& e) { e.call(); e.code(); }  // "recvmsg: Connection reset..."
+//
+// Errors are plain values: copyable, thread-safe to read, and they carry no fds or pointers, so
+// an error raised in a worker can be rebuilt in the parent from its fields.
+#pragma once
+
+#include <chrono>
+#include <cstddef>
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+#include <system_error>
+
+namespace mproc {
+
+class Error : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
+// A system call failed. what() is "<call>: <strerror text>", e.g. "memfd_create: Too many open
+// files".
+class SystemError : public Error {
+ public:
+  SystemError(std::string call, std::error_code code);
+  [[nodiscard]] const std::string& call() const noexcept { return call_; }
+  [[nodiscard]] std::error_code code() const noexcept { return code_; }
+
+ private:
+  std::string call_;
+  std::error_code code_;
+};
+
+// Bytes that do not decode as the expected type: truncated, hostile, too large, trailing garbage.
+class DecodeError : public Error {
+ public:
+  using Error::Error;
+};
+
+// recv/get on a connection or queue whose other side closed or died.
+class EOFError : public Error {
+ public:
+  EOFError() : Error("EOF: the other side closed the connection") {}
+  using Error::Error;
+};
+
+// A task threw in a worker. index() is the input's position for map-like calls, 0 for apply.
+class RemoteError : public Error {
+ public:
+  RemoteError(std::string type_name, std::string remote_what, int pid, std::size_t index);
+  [[nodiscard]] const std::string& type_name() const noexcept { return type_name_; }
+  [[nodiscard]] const std::string& remote_what() const noexcept { return remote_what_; }
+  [[nodiscard]] int pid() const noexcept { return pid_; }
+  [[nodiscard]] std::size_t index() const noexcept { return index_; }
+
+ private:
+  std::string type_name_;
+  std::string remote_what_;
+  int pid_;
+  std::size_t index_;
+};
+
+// The worker died while running a task: a signal, an exit (even exit code 0), an OOM kill.
+class WorkerCrashed : public Error {
+ public:
+  struct Info {
+    std::optional<int> signal{};     // set when killed by a signal
+    std::optional<int> exit_code{};  // set when it exited
+    int pid = 0;
+    std::size_t index = 0;
+    bool oom_killed = false;
+    std::string backtrace{};  // empty when none could be collected
+  };
+  explicit WorkerCrashed(Info info);
+  [[nodiscard]] std::optional<int> signal() const noexcept { return info_.signal; }
+  [[nodiscard]] std::optional<int> exit_code() const noexcept { return info_.exit_code; }
+  [[nodiscard]] int pid() const noexcept { return info_.pid; }
+  [[nodiscard]] std::size_t index() const noexcept { return info_.index; }
+  [[nodiscard]] bool oom_killed() const noexcept { return info_.oom_killed; }
+  [[nodiscard]] const std::string& backtrace() const noexcept { return info_.backtrace; }
+
+ private:
+  Info info_;
+};
+
+// The task ran past the pool's task_timeout; its worker was killed and replaced.
+class TaskTimeout : public Error {
+ public:
+  TaskTimeout(std::chrono::milliseconds timeout, int pid, std::size_t index);
+  [[nodiscard]] std::chrono::milliseconds timeout() const noexcept { return timeout_; }
+  [[nodiscard]] int pid() const noexcept { return pid_; }
+  [[nodiscard]] std::size_t index() const noexcept { return index_; }
+
+ private:
+  std::chrono::milliseconds timeout_;
+  int pid_;
+  std::size_t index_;
+};
+
+// Work submitted after close() or terminate().
+class PoolClosed : public Error {
+ public:
+  PoolClosed() : Error("pool is closed: no work can be submitted after close() or terminate()") {}
+};
+
+// get() on a cancelled future (or a pending one when the pool was terminated).
+class Cancelled : public Error {
+ public:
+  Cancelled() : Error("the task was cancelled") {}
+  using Error::Error;
+};
+
+// The previous holder of a process-shared lock died holding it. The thrower now holds the lock
+// and may repair the state it guards.
+class OwnerDied : public Error {
+ public:
+  OwnerDied() : Error("the lock's previous owner died while holding it; the caller now holds it") {}
+  using Error::Error;
+};
+
+namespace detail {
+// Throws SystemError for `call` with the given errno value.
+[[noreturn]] void throw_errno(std::string_view call, int err);
+// Throws SystemError for `call` with the current errno.
+[[noreturn]] void throw_errno(std::string_view call);
+}  // namespace detail
+
+}  // namespace mproc

@@ -1,0 +1,5 @@
+// mproc/mproc.hpp — the umbrella header: Python's multiprocessing, for C++20.
+// Includes every public header; each concept also has its own header beside this one.
+#pragma once
+
+#include "mproc/error.hpp"

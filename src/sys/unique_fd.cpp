@@ -1,0 +1,17 @@
+#include "sys/unique_fd.hpp"
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include "sys/check.hpp"
+
+namespace mproc::sys {
+
+void UniqueFd::reset(int fd) noexcept {
+  if (fd_ >= 0) ::close(fd_);  // never retried: the fd is gone even on EINTR
+  fd_ = fd;
+}
+
+UniqueFd dup_cloexec(int fd) { return UniqueFd(check_unix(::fcntl(fd, F_DUPFD_CLOEXEC, 0), "fcntl(F_DUPFD_CLOEXEC)")); }
+
+}  // namespace mproc::sys
