@@ -39,11 +39,13 @@ std::set<std::string> open_fds() {
 
 }  // namespace
 
+std::string shm_prefix() { return "mproc-test-" + std::to_string(::getpid()) + "-"; }
+
 Snapshot Snapshot::take() {
   Snapshot s;
   s.fds = open_fds();
   for (const auto& n : list_dir("/dev/shm")) {
-    if (n.find("mproc") != std::string::npos) s.shm.insert(n);
+    if (n.starts_with(shm_prefix())) s.shm.insert(n);
   }
   s.threads = list_dir("/proc/self/task").size();
   return s;

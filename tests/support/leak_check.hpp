@@ -9,10 +9,15 @@ namespace mproc::test {
 
 struct Snapshot {
   std::set<std::string> fds;      // "<fd> -> <target>"
-  std::set<std::string> shm;      // /dev/shm names containing "mproc"
+  std::set<std::string> shm;      // /dev/shm names starting with shm_prefix()
   std::size_t threads = 0;
   static Snapshot take();
 };
+
+// "mproc-test-<pid>-": name every named segment a test makes with this prefix (shm_name), so the
+// leak check sees this binary's segments and not those of tests running beside it.
+std::string shm_prefix();
+inline std::string shm_name(const std::string& suffix) { return "/" + shm_prefix() + suffix; }
 
 // Direct children of this process (all threads), alive or zombie.
 std::vector<int> children();

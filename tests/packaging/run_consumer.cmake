@@ -1,0 +1,33 @@
+# Configures, builds and runs tests/packaging/consumer in WORK_DIR, finding mproc per MODE.
+cmake_minimum_required(VERSION 3.25)
+file(REMOVE_RECURSE ${WORK_DIR})
+file(MAKE_DIRECTORY ${WORK_DIR})
+
+function(run)
+  execute_process(COMMAND ${ARGV} RESULT_VARIABLE rc OUTPUT_VARIABLE out ERROR_VARIABLE out)
+  if(NOT rc EQUAL 0)
+    message(FATAL_ERROR "failed (${rc}): ${ARGV}\n${out}")
+  endif()
+endfunction()
+
+set(args -S ${CONSUMER_DIR} -B ${WORK_DIR}/build -DMODE=${MODE}
+         -DCMAKE_CXX_COMPILER=${CMAKE_CXX_COMPILER} -DCMAKE_BUILD_TYPE=Release)
+if(MODE STREQUAL "add_subdirectory")
+  list(APPEND args -DMPROC_SOURCE_DIR=${MPROC_SOURCE_DIR})
+elseif(MODE STREQUAL "find_package")
+  run(${CMAKE_COMMAND} --install ${MPROC_BUILD_DIR} --prefix ${WORK_DIR}/prefix)
+  list(APPEND args -DCMAKE_PREFIX_PATH=${WORK_DIR}/prefix)
+elseif(MODE STREQUAL "build_tree")
+  list(APPEND args -Dmproc_DIR=${MPROC_BUILD_DIR})
+else()
+  message(FATAL_ERROR "unknown MODE ${MODE}")
+endif()
+
+run(${CMAKE_COMMAND} ${args})
+run(${CMAKE_COMMAND} --build ${WORK_DIR}/build -j 2)
+execute_process(COMMAND ${WORK_DIR}/build/consumer RESULT_VARIABLE rc OUTPUT_VARIABLE out)
+if(NOT rc EQUAL 0 OR NOT out MATCHES "consumer ok")
+  message(FATAL_ERROR "consumer failed (${rc}): ${out}")
+endif()
+message(STATUS "${MODE}: ${out}")
+file(REMOVE_RECURSE ${WORK_DIR})
