@@ -30,7 +30,7 @@ test: build
 test-asan: deps
 	@$(CONFIGURE) -B build-asan -DCMAKE_BUILD_TYPE=Debug -DMPROC_SANITIZE=address,undefined >/dev/null
 	@cmake --build build-asan -j $(JOBS)
-	@ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1 MPROC_TEST_DEADLINE=180 \
+	@ASAN_OPTIONS=detect_leaks=1:abort_on_error=1:handle_segv=0 UBSAN_OPTIONS=print_stacktrace=1 MPROC_TEST_DEADLINE=180 \
 	  ctest --test-dir build-asan --output-on-failure -j $(JOBS) -LE packaging
 
 test-tsan: deps
