@@ -145,7 +145,7 @@ bool wait_and_reap(ProcessState& s, const char* what,
   }
   if (!sys::wait_readable(s.pidfd.get(), timeout)) return false;
   std::lock_guard lock(s.mu);
-  // Readable means it exited; the WNOHANG reap cannot miss it, but never report success early.
+  // A pidfd is readable once the whole process has exited, so this reap does not block.
   if (!s.exitcode) s.exitcode = sys::reap_pidfd(s.pidfd.get(), true);
   return true;
 }
@@ -271,6 +271,7 @@ void Process::kill() { send_signal(impl(), "kill", SIGKILL); }
 
 int Process::sentinel() const {
   ProcessState& s = impl();
+  check_creator(s, "sentinel");
   std::lock_guard lock(s.mu);
   check_started(s, "sentinel");
   return s.pidfd.get();
