@@ -1,9 +1,9 @@
 // mproc/process.hpp — Process: run a function in a child process (Python's
 // multiprocessing.Process).
 //
-//   mproc::Process p(ProcessOptions{.name = "loader"}, load, path);   // load(path) in a child
+//   mproc::Process p(mproc::ProcessOptions{.name = "loader"}, load, path);  // load(path)
 //   p.start();
-//   p.join();  if (p.exitcode() != 0) { /* failed: exit code, or -N for signal N */ }
+//   p.join();  // then p.exitcode(): 0, the exit code, or -N after signal N
 //
 // The child runs `fn(args...)` and exits with 0 when it returns (stdio and std::cout/cerr are
 // flushed first). An exception escaping fn writes one line "Process <name> (pid N): uncaught
