@@ -1,0 +1,163 @@
+// mproc/process.hpp — Process: run a function in a child process (Python's
+// multiprocessing.Process).
+//
+//   mproc::Process p(mproc::ProcessOptions{.name = "loader"}, load, path);  // load(path)
+//   p.start();
+//   p.join();  // then p.exitcode(): 0, the exit code, or -N after signal N
+//
+// The child runs `fn(args...)` and exits with 0 when it returns (stdio and std::cout/cerr are
+// flushed first). An exception escaping fn writes one line "Process <name> (pid N): uncaught
+// exception <type>: <what()>" to the child's stderr and exits with 1. The child may also end
+// itself: std::exit(n) gives exitcode n, a signal N gives -N.
+//
+// Across threads: the member functions may be called from several threads at once (e.g.
+// is_alive() while another thread is in join()); moving or destroying a Process while another
+// thread uses it is a data race.
+// Across fork: only the process that created a Process may start, join, signal or query it. A
+// copy seen in a child (fork copies memory) refuses with mproc::Error; its destructor leaves the
+// real child alone.
+// Parent death: every child is killed (SIGKILL) when the *thread* that started it exits, and so
+// when its parent process ends or crashes — no child outlives its parent. Start long-lived
+// processes from a thread that outlives them (the main thread, a supervisor); the forkserver
+// start method of a later release lifts this. If the parent leaves main without destroying a
+// Process (std::exit, a crash), its child is killed rather than joined.
+// Peer death: join()/exitcode() report a child that died in any way; nothing hangs on a dead
+// child.
+//
+// Start methods: only StartMethod::fork is available yet; start() throws mproc::Error for the
+// others. With fork the child is a copy of the parent at start(): fn may be any callable and the
+// child sees the parent's memory as it was. Forking a parent whose other threads hold locks at
+// that moment (allocators other than glibc's, logging, OpenMP/BLAS pools, ...) can deadlock the
+// child, as in Python.
+#pragma once
+
+#include <chrono>
+#include <concepts>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <tuple>
+#include <type_traits>
+#include <utility>
+
+#include "mproc/start_method.hpp"
+
+namespace mproc {
+
+struct ProcessOptions {
+  std::string name{};                         // empty: "Process-N" as in Python
+  bool daemon{false};                         // killed, not joined, when its Process dies
+  std::optional<StartMethod> start_method{};  // empty: get_start_method() at construction
+};
+
+namespace detail {
+
+struct ProcessState;  // defined in src/process/process.cpp
+
+// The type-erased call a child makes; it only ever runs in the child.
+class ProcessTask {
+ public:
+  virtual ~ProcessTask() = default;
+  virtual void run() = 0;
+};
+
+template <class F, class... Args>
+class ProcessTaskFor final : public ProcessTask {
+ public:
+  template <class G, class... A>
+  explicit ProcessTaskFor(G&& fn, A&&... args)
+      : fn_(std::forward<G>(fn)), args_(std::forward<A>(args)...) {}
+  void run() override {
+    std::apply([this](Args&... a) { std::invoke(std::move(fn_), std::move(a)...); }, args_);
+  }
+
+ private:
+  F fn_;
+  std::tuple<Args...> args_;
+};
+
+}  // namespace detail
+
+class Process {
+ public:
+  // Stores a copy of fn and of each argument (decayed, as std::thread does); start() runs
+  // std::invoke(std::move(fn), std::move(args)...) in the child. Pass std::ref to share an object
+  // of the parent's memory (the child sees its own copy of it).
+  template <class F, class... Args>
+  requires(!std::same_as<std::remove_cvref_t<F>, ProcessOptions> &&
+           !std::same_as<std::remove_cvref_t<F>, Process> &&
+           std::invocable<std::decay_t<F>, std::decay_t<Args>...>) explicit Process(F&& fn,
+                                                                                    Args&&... args)
+      : Process(ProcessOptions{}, std::forward<F>(fn), std::forward<Args>(args)...) {}
+
+  template <class F, class... Args>
+  requires std::invocable<std::decay_t<F>, std::decay_t<Args>...> Process(ProcessOptions options,
+                                                                          F&& fn, Args&&... args)
+      : Process(std::move(options),
+                std::make_unique<detail::ProcessTaskFor<std::decay_t<F>, std::decay_t<Args>...>>(
+                    std::forward<F>(fn), std::forward<Args>(args)...)) {}
+
+  Process(Process&& other) noexcept;
+  // Finishes what this Process holds as the destructor does, then takes other's child.
+  Process& operator=(Process&& other) noexcept;
+  Process(const Process&) = delete;
+  Process& operator=(const Process&) = delete;
+
+  // Not started or already finished: nothing to do. Still running: a non-daemon child is joined
+  // (as std::jthread); a daemon child gets SIGTERM, then SIGKILL after a 1 s grace. The child is
+  // always reaped. Never throws.
+  ~Process();
+
+  // Starts the child; returns once it is running with its parent-death signal armed.
+  // Throws mproc::Error when called twice, from another process than the creator, or for a start
+  // method that is not available; SystemError when the system refuses (fork: EAGAIN, ...).
+  void start();
+
+  // Waits for the child to end and reaps it. Error before start(). Safe to call again.
+  void join();
+
+  // join() for at most `timeout`; true when the child has ended (and was reaped).
+  template <class Rep, class Period>
+  [[nodiscard]] bool join(std::chrono::duration<Rep, Period> timeout) {
+    // Saturate instead of overflowing: a timeout beyond ~292 years means "no timeout".
+    if (std::chrono::duration<double, std::nano>(timeout).count() >= 9.0e18) {
+      join();
+      return true;
+    }
+    return join_for(std::chrono::ceil<std::chrono::nanoseconds>(timeout));
+  }
+
+  // True between start() and the child's end. False before start().
+  [[nodiscard]] bool is_alive();
+
+  // The child's pid; 0 before start().
+  [[nodiscard]] int pid() const noexcept;
+
+  // "Process-N" unless ProcessOptions::name was given. A child's own children are named
+  // "Process-N:M", as in Python.
+  [[nodiscard]] std::string name() const;
+
+  [[nodiscard]] bool daemon() const noexcept;
+
+  // nullopt before start() and while the child runs; then its exit code, or -N when signal N
+  // ended it.
+  [[nodiscard]] std::optional<int> exitcode();
+
+  // SIGTERM / SIGKILL to the child. No-op once it has been reaped. Error before start().
+  void terminate();
+  void kill();
+
+  // A pidfd for the child: valid from start() until the Process is destroyed, readable once the
+  // child has ended (for poll/epoll and mproc::wait). Error before start(). Do not close it.
+  [[nodiscard]] int sentinel() const;
+
+ private:
+  Process(ProcessOptions options, std::unique_ptr<detail::ProcessTask> task);
+  [[nodiscard]] bool join_for(std::chrono::nanoseconds timeout);
+  detail::ProcessState& impl() const;
+
+  std::unique_ptr<detail::ProcessState> impl_;
+};
+
+}  // namespace mproc

@@ -1,0 +1,38 @@
+// mproc/start_method.hpp — how new processes are started, and how many CPUs there are.
+//
+//   mproc::set_start_method(mproc::StartMethod::fork);   // process-wide default from now on
+//   mproc::Pool pool(mproc::process_cpu_count());         // CPUs this process may really use
+//   if (mproc::get_start_method() == mproc::StartMethod::fork) { /* ... */ }
+//
+// Threads: every function here is safe to call from any thread; a Process or Pool reads the
+// default start method once, when it is constructed.
+// Fork: a forked child inherits the default its parent had at fork time.
+//
+// Start methods (API.md): `fork` copies the calling process (fastest; the child runs the
+// parent's code and data as they were). It is unsafe when other threads of the parent hold locks
+// at the moment of the fork (malloc arenas of other allocators, logging, OpenMP/BLAS pools): the
+// child may deadlock on a lock whose owner does not exist in it. `forkserver` and `spawn` lift
+// that; they are not available yet, and starting a process with them throws mproc::Error.
+#pragma once
+
+namespace mproc {
+
+enum class StartMethod { fork, forkserver, spawn };
+
+// Sets the process-wide default for processes and pools created from now on.
+void set_start_method(StartMethod method) noexcept;
+
+// The process-wide default: StartMethod::fork unless set_start_method() changed it.
+[[nodiscard]] StartMethod get_start_method() noexcept;
+
+// "fork", "forkserver" or "spawn".
+[[nodiscard]] const char* to_string(StartMethod method) noexcept;
+
+// Logical CPUs of the machine (online), at least 1.
+[[nodiscard]] unsigned cpu_count() noexcept;
+
+// CPUs this process may use: its affinity mask, further limited by a cgroup v2 `cpu.max` quota
+// of its cgroup or any ancestor (ceil(quota / period)). Between 1 and cpu_count().
+[[nodiscard]] unsigned process_cpu_count() noexcept;
+
+}  // namespace mproc

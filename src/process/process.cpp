@@ -1,0 +1,280 @@
+#include "mproc/process.hpp"
+
+#include <cxxabi.h>
+
+#include <atomic>
+#include <csignal>
+#include <cstdlib>
+#include <exception>
+#include <iostream>
+#include <mutex>
+#include <typeinfo>
+
+#include "launch/fork.hpp"
+#include "mproc/error.hpp"
+#include "sys/fork.hpp"
+#include "sys/pidfd.hpp"
+#include "sys/poll_fd.hpp"
+
+namespace mproc {
+namespace {
+
+// Python-style numbering: "Process-N" in the main process, "Process-N:M" in the children of
+// child N. The counter is process-wide by nature; a child resets it (see child_main).
+struct Naming {
+  std::atomic<unsigned> counter{0};
+  std::string prefix;  // "" in the main process, "N:" in child N; written only right after fork
+};
+
+Naming& naming() {
+  static Naming n;
+  return n;
+}
+
+constexpr auto kDaemonGrace = std::chrono::seconds(1);
+
+}  // namespace
+
+namespace detail {
+struct ProcessState {
+  std::unique_ptr<detail::ProcessTask> task;
+  std::string name;
+  std::string child_prefix;  // naming().prefix inside the child: "<identity>:"
+  bool daemon = false;
+  StartMethod method = StartMethod::fork;
+  int creator_pid = 0;
+
+  std::atomic<int> pid{0};
+  std::mutex mu;  // guards what follows; never taken in a child (creator check comes first)
+  bool started = false;
+  sys::UniqueFd pidfd;          // set once, in start()
+  std::optional<int> exitcode;  // set once the child was reaped
+};
+}  // namespace detail
+
+using detail::ProcessState;
+
+namespace {
+
+std::string demangle(const char* mangled) {
+  int status = 0;
+  char* s = abi::__cxa_demangle(mangled, nullptr, nullptr, &status);
+  if (status != 0 || s == nullptr) return mangled;
+  std::string out(s);
+  std::free(s);
+  return out;
+}
+
+void flush_all() noexcept {
+  try {
+    std::cout.flush();
+    std::clog.flush();
+    std::cerr.flush();
+  } catch (...) {  // a stream with exceptions() enabled
+  }
+  sys::child::flush_stdio();
+}
+
+// Called inside a catch (...) in the child: one line on stderr, in one write.
+void report_uncaught_exception(const std::string& name) noexcept {
+  try {
+    std::string type = "<unknown type>";
+    if (const std::type_info* t = abi::__cxa_current_exception_type()) type = demangle(t->name());
+    std::string what;
+    try {
+      throw;
+    } catch (const std::exception& e) {
+      what = std::string(": ") + e.what();
+    } catch (...) {
+      what = " (not derived from std::exception)";
+    }
+    std::string line = "Process " + name + " (pid " + std::to_string(sys::current_pid()) +
+                       "): uncaught exception " + type + what + "\n";
+    sys::child::write_all(2, line.data(), line.size());
+  } catch (...) {
+    static constexpr char kFallback[] = "mproc: uncaught exception in a child process\n";
+    sys::child::write_all(2, kFallback, sizeof kFallback - 1);
+  }
+}
+
+// Runs in the child after launch's start-up; the result is the exit code.
+int child_main(void* context) noexcept {
+  auto& s = *static_cast<ProcessState*>(context);
+  // Swap, not assign: nothing allocates between fork and the user's function.
+  naming().prefix.swap(s.child_prefix);
+  naming().counter.store(0, std::memory_order_relaxed);
+  try {
+    s.task->run();
+  } catch (...) {
+    flush_all();
+    report_uncaught_exception(s.name);
+    return 1;
+  }
+  flush_all();
+  return 0;
+}
+
+void check_creator(const ProcessState& s, const char* what) {
+  const int me = sys::current_pid();
+  if (me == s.creator_pid) return;
+  throw Error(std::string("Process::") + what + ": Process " + s.name + " belongs to process " +
+              std::to_string(s.creator_pid) + ", but this is process " + std::to_string(me) +
+              " (a forked copy); only the process that created a Process may start or control it");
+}
+
+void check_started(const ProcessState& s, const char* what) {
+  if (!s.started) {
+    throw Error(std::string("Process::") + what + ": Process " + s.name +
+                " has not been started; call start() first");
+  }
+}
+
+// Reaps the child if it has exited. Requires s.mu held and s.started.
+void poll_exit(ProcessState& s) {
+  if (!s.exitcode) s.exitcode = sys::reap_pidfd(s.pidfd.get(), false);
+}
+
+// Waits (without holding the lock) for the pidfd, then reaps. True once reaped.
+bool wait_and_reap(ProcessState& s, const char* what,
+                   std::optional<std::chrono::nanoseconds> timeout) {
+  check_creator(s, what);
+  {
+    std::lock_guard lock(s.mu);
+    check_started(s, what);
+    if (s.exitcode) return true;
+  }
+  if (!sys::wait_readable(s.pidfd.get(), timeout)) return false;
+  std::lock_guard lock(s.mu);
+  // A pidfd is readable once the whole process has exited, so this reap does not block.
+  if (!s.exitcode) s.exitcode = sys::reap_pidfd(s.pidfd.get(), true);
+  return true;
+}
+
+void send_signal(ProcessState& s, const char* what, int sig) {
+  check_creator(s, what);
+  std::lock_guard lock(s.mu);
+  check_started(s, what);
+  if (s.exitcode) return;  // reaped: the pid may belong to someone else now (not the pidfd)
+  sys::pidfd_send_signal(s.pidfd.get(), sig);
+}
+
+// The destructor's work: join a non-daemon, stop a daemon; always reap; never throw.
+void finish(ProcessState& s) noexcept {
+  if (sys::current_pid() != s.creator_pid) return;  // a copy in a child: the child is not ours
+  if (!s.started || s.exitcode || !s.pidfd) return;
+  const int fd = s.pidfd.get();
+  if (s.daemon) {
+    bool ended = false;
+    try {
+      sys::pidfd_send_signal(fd, SIGTERM);
+      ended = sys::wait_readable(fd, kDaemonGrace);
+    } catch (...) {
+    }
+    if (!ended) {
+      try {
+        sys::pidfd_send_signal(fd, SIGKILL);
+      } catch (...) {
+      }
+    }
+  }
+  s.exitcode = sys::reap_pidfd_noexcept(fd, true);
+}
+
+}  // namespace
+
+Process::Process(ProcessOptions options, std::unique_ptr<detail::ProcessTask> task)
+    : impl_(std::make_unique<ProcessState>()) {
+  Naming& n = naming();
+  const std::string identity =
+      n.prefix + std::to_string(n.counter.fetch_add(1, std::memory_order_relaxed) + 1);
+  impl_->task = std::move(task);
+  impl_->name = options.name.empty() ? "Process-" + identity : std::move(options.name);
+  impl_->child_prefix = identity + ":";
+  impl_->daemon = options.daemon;
+  impl_->method = options.start_method.value_or(get_start_method());
+  impl_->creator_pid = sys::current_pid();
+}
+
+Process::Process(Process&& other) noexcept = default;
+
+Process& Process::operator=(Process&& other) noexcept {
+  if (this != &other) {
+    if (impl_) finish(*impl_);
+    impl_ = std::move(other.impl_);
+  }
+  return *this;
+}
+
+Process::~Process() {
+  if (impl_) finish(*impl_);
+}
+
+ProcessState& Process::impl() const {
+  if (!impl_) throw Error("use of a moved-from mproc::Process");
+  return *impl_;
+}
+
+void Process::start() {
+  ProcessState& s = impl();
+  check_creator(s, "start");
+  if (s.method != StartMethod::fork) {
+    throw Error(std::string("Process::start: the start method '") + to_string(s.method) +
+                "' is not available yet; only StartMethod::fork is implemented (Process " + s.name +
+                ")");
+  }
+  // Held across the fork so no other thread sees a half-started Process. The child never takes
+  // it: every member function checks the creator's pid first.
+  std::lock_guard lock(s.mu);
+  if (s.started) {
+    throw Error("Process::start: Process " + s.name +
+                " was already started; a Process can be started only once");
+  }
+  launch::Child child = launch::fork_child(&child_main, &s);
+  s.pidfd = std::move(child.pidfd);
+  s.pid.store(child.pid, std::memory_order_release);
+  s.started = true;
+}
+
+void Process::join() { (void)wait_and_reap(impl(), "join", std::nullopt); }
+
+bool Process::join_for(std::chrono::nanoseconds timeout) {
+  return wait_and_reap(impl(), "join", std::max(timeout, std::chrono::nanoseconds(0)));
+}
+
+bool Process::is_alive() {
+  ProcessState& s = impl();
+  check_creator(s, "is_alive");
+  std::lock_guard lock(s.mu);
+  if (!s.started) return false;
+  poll_exit(s);
+  return !s.exitcode.has_value();
+}
+
+int Process::pid() const noexcept { return impl_ ? impl_->pid.load(std::memory_order_acquire) : 0; }
+
+std::string Process::name() const { return impl().name; }
+
+bool Process::daemon() const noexcept { return impl_ && impl_->daemon; }
+
+std::optional<int> Process::exitcode() {
+  ProcessState& s = impl();
+  check_creator(s, "exitcode");
+  std::lock_guard lock(s.mu);
+  if (!s.started) return std::nullopt;
+  poll_exit(s);
+  return s.exitcode;
+}
+
+void Process::terminate() { send_signal(impl(), "terminate", SIGTERM); }
+
+void Process::kill() { send_signal(impl(), "kill", SIGKILL); }
+
+int Process::sentinel() const {
+  ProcessState& s = impl();
+  check_creator(s, "sentinel");
+  std::lock_guard lock(s.mu);
+  check_started(s, "sentinel");
+  return s.pidfd.get();
+}
+
+}  // namespace mproc
