@@ -3,3 +3,5 @@
 #pragma once
 
 #include "mproc/error.hpp"
+#include "mproc/process.hpp"
+#include "mproc/start_method.hpp"

@@ -34,13 +34,6 @@ using mproc::test::write_byte;
 using mproc::test::write_str;
 using namespace std::chrono_literals;
 
-// ThreadSanitizer starts a helper thread of its own with the first std::thread; start it before
-// any test, or the harness counts it as a leaked thread of whichever test came first.
-const bool g_threads_warmed_up = [] {
-  std::thread([] {}).join();
-  return true;
-}();
-
 [[noreturn]] void pause_forever() {
   for (;;) ::pause();
 }

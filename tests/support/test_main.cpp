@@ -17,6 +17,7 @@
 #include <set>
 #include <sstream>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "support/leak_check.hpp"
@@ -61,6 +62,9 @@ class Harness : public testing::EmptyTestEventListener {
 int main(int argc, char** argv) {
   testing::InitGoogleTest(&argc, argv);
   ::prctl(PR_SET_CHILD_SUBREAPER, 1);
+  // ThreadSanitizer starts a background thread of its own with the first thread a program makes;
+  // make it now, or the leak check charges it to whichever test first starts a thread.
+  std::thread([] {}).join();
   ::signal(SIGALRM, on_alarm);
   // A test's ADD_FAILURE in OnTestEnd is attributed to that test: append after the printer.
   testing::UnitTest::GetInstance()->listeners().Append(new Harness);
