@@ -5,9 +5,10 @@
 // unordered_set) of transferable types, or a class with a cereal-style member
 // `template <class Ar> void serialize(Ar& ar) { ar(a, b); }` (or save(Ar&) const + load(Ar&)).
 //
-//   struct Job { std::string name; std::vector<double> xs; template <class Ar> void serialize(Ar&
-//   ar) { ar(name, xs); } }; std::vector<std::byte> bytes = mproc::encode(Job{"a", {1, 2}}); Job j
-//   = mproc::decode<Job>(bytes);  // DecodeError if the bytes are not exactly one Job
+//   struct Job { std::string name; std::vector<double> xs;
+//                template <class Ar> void serialize(Ar& ar) { ar(name, xs); } };
+//   std::vector<std::byte> bytes = mproc::encode(Job{"a", {1, 2}});
+//   Job j = mproc::decode<Job>(bytes);  // DecodeError unless the bytes are exactly one Job
 //
 // Contiguous trivially copyable data (vector<double>, string) is one memcpy each way. The byte
 // layout is cereal's binary archive (little-endian host); see detail/codec_archive.hpp.
@@ -19,7 +20,8 @@
 // Threads and fork: every function is reentrant and keeps no state; the bytes contain no
 // pointers or handles of this process (except pointers inside trivially copyable values, which
 // are the user's business, as in C), so they mean the same in any process running this
-// executable. A non-transferable type is a compile-time error (static_assert).
+// executable; a peer's death mid-message only ever shows up here as truncated bytes, i.e.
+// DecodeError. A non-transferable type is a compile-time error (static_assert).
 #pragma once
 
 #include <cstddef>

@@ -6,9 +6,12 @@
 // Layout (cereal's binary archive on a little-endian host, so the two interoperate):
 // arithmetic and other trivially copyable values are their object bytes; sizes are uint64;
 // optional is a "nullopt" byte then the value; variant an int32 index then the alternative;
-// maps key, value pairs in iteration order. Differences: cereal cannot send a trivially copyable
-// struct without serialize() at all (we send its bytes, padding included), and for one with
-// serialize() both use serialize().
+// maps key, value pairs in iteration order; user types whatever their serialize() writes
+// (serialize() wins over trivially copyable, as in cereal). Where we differ: cereal cannot send a
+// trivially copyable struct without serialize() at all (we send its object bytes, padding
+// included; a bool or enum inside such a struct is not checked — give it serialize() if it comes
+// from an untrusted peer); we reject bool and nullopt bytes other than 0/1, duplicate keys, and
+// containers of zero-byte elements longer than kMaxZeroSizeElements, which cereal accepts.
 #pragma once
 
 #include <bit>
@@ -23,6 +26,10 @@
 #include "mproc/detail/codec_traits.hpp"
 
 namespace mproc::detail {
+
+static_assert(std::endian::native == std::endian::little,
+              "mproc's codec writes cereal's binary layout as host bytes: a little-endian host "
+              "(x86-64, arm64) is assumed");
 
 #define MPROC_NOT_TRANSFERABLE_MESSAGE                                                    \
   "mproc: type is not transferable: it must be trivially copyable, a standard container " \
