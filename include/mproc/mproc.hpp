@@ -5,3 +5,4 @@
 #include "mproc/error.hpp"
 #include "mproc/process.hpp"
 #include "mproc/start_method.hpp"
+#include "mproc/codec.hpp"

@@ -46,7 +46,12 @@ inline constexpr bool type_is_transferable = false;
 template <class T>
 consteval bool assert_transferable() {
   constexpr Kind k = kind_of<T>();
-  if constexpr (k == Kind::none) {
+  if constexpr (is_view<T>::value) {
+    static_assert(type_is_transferable<T>,
+                  "mproc: type is not transferable: std::string_view and std::span point into "
+                  "this process's memory; send a std::string or std::vector instead");
+    return false;
+  } else if constexpr (k == Kind::none) {
     static_assert(type_is_transferable<T>, MPROC_NOT_TRANSFERABLE_MESSAGE);
     return false;
   } else if constexpr (k == Kind::vector || k == Kind::set || k == Kind::optional) {

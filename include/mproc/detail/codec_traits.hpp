@@ -9,6 +9,7 @@
 #include <map>
 #include <optional>
 #include <set>
+#include <span>
 #include <string>
 #include <string_view>
 #include <tuple>
@@ -134,6 +135,15 @@ enum class Kind {
   user_save_load,
 };
 
+// Views are trivially copyable but point into the sender's memory: refused, so a
+// std::string_view argument that "works" under fork cannot break under spawn or on another host.
+template <class T>
+struct is_view : std::false_type {};
+template <class C, class Tr>
+struct is_view<std::basic_string_view<C, Tr>> : std::true_type {};
+template <class E, std::size_t N>
+struct is_view<std::span<E, N>> : std::true_type {};
+
 template <class T>
 consteval Kind kind_of();
 
@@ -145,6 +155,8 @@ consteval bool is_bitwise() {
 template <class T>
 consteval Kind kind_of() {
   if constexpr (std::is_reference_v<T> || std::is_const_v<T> || std::is_volatile_v<T>) {
+    return Kind::none;
+  } else if constexpr (is_view<T>::value) {
     return Kind::none;
   } else if constexpr (std::is_same_v<T, bool>) {
     return Kind::boolean;

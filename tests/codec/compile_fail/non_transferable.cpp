@@ -1,6 +1,8 @@
 // Compiled by check_compile.cmake with one -DMPROC_CASE_<name>; every case but "control" must
 // fail with mproc's static_assert message.
 #include <memory>
+#include <span>
+#include <string_view>
 #include <string>
 #include <vector>
 
@@ -39,6 +41,11 @@ int main() {
   std::vector<std::byte> bytes;
   auto v = mproc::decode<std::unique_ptr<int> >(bytes);
   (void)v;
+#elif defined(MPROC_CASE_string_view)
+  auto bytes = mproc::encode(std::string_view("points into this process"));
+#elif defined(MPROC_CASE_vector_of_span)
+  int xs[2] = {1, 2};
+  auto bytes = mproc::encode(std::vector<std::span<int> >{std::span<int>(xs)});
 #elif defined(MPROC_CASE_control)
   auto bytes = mproc::encode(Fine{"x", {1, 2}});
   auto back = mproc::decode<Fine>(bytes);
