@@ -19,7 +19,8 @@
 // detail::kMaxDepth levels both ways.
 // Threads and fork: every function is reentrant and keeps no state; the bytes contain no
 // pointers or handles of this process (except pointers inside trivially copyable values, which
-// are the user's business, as in C), so they mean the same in any process running this
+// are the user's business, as in C; std::string_view and std::span are refused at compile time),
+// so they mean the same in any process running this
 // executable; a peer's death mid-message only ever shows up here as truncated bytes, i.e.
 // DecodeError. A non-transferable type is a compile-time error (static_assert).
 #pragma once
