@@ -426,9 +426,11 @@ TEST(Pipe, BothEndsWorkInAForkedChild) {
   auto [c, d] = mproc::Pipe<std::string>();
   int pid = fork_child(guard, [&, &a = a, &b = b, &c = c, &d = d] {
     d.close();
-    a.send(-1);  // the parent's end also works here ...
-    a.close();   // (and must be closed here too, or b would never see EOF)
-    for (;;) {   // ... and the child's: an echo server doubling ints until EOF
+    a.send(-1);  // the parent's end works here too: a loop back to ourselves ...
+    if (b.recv() != -1) return 1;
+    a.close();  // (closed, or b would never see EOF)
+    c.send("ready");
+    for (;;) {  // ... and the child's end: an echo server doubling ints until EOF
       int v;
       try {
         v = b.recv();
@@ -440,14 +442,14 @@ TEST(Pipe, BothEndsWorkInAForkedChild) {
     c.send("done");
     return 0;
   });
+  b.close();  // only the child reads b, so its loop-back message cannot be taken here
   c.close();
-  EXPECT_EQ(b.recv(), -1);  // what the child sent on a arrives on b
+  EXPECT_EQ(d.recv(), "ready");
   for (int i = 0; i < 100; ++i) {
     a.send(i);
     ASSERT_EQ(a.recv(), 2 * i);
   }
-  b.close();  // the child's copy of b still exists: EOF needs the child's a closed too ...
-  a.close();  // ... and the parent's a closed (so the child's b.recv sees EOF)
+  a.close();  // the last copy of a: the child's b.recv() sees EOF
   EXPECT_EQ(d.recv(), "done");
   int status = guard.reap(pid);
   EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << status;
