@@ -54,9 +54,8 @@ struct PipeOptions {
 
 template <class T = std::vector<std::byte>>
 class Connection {
-  static_assert(Transferable<T>,
-                "mproc::Connection<T>: T cannot cross a process boundary (see API.md: trivially "
-                "copyable, standard containers of transferable types, or a serialize() member)");
+  // A non-transferable T fails here, naming the innermost offending type (see codec.hpp).
+  static_assert(detail::assert_transferable<T>());
 
  public:
   // A closed connection (what a moved-from one is too).
@@ -72,8 +71,10 @@ class Connection {
   // Sends one message holding value. Throws Error if it encodes to more than max_message_size
   // bytes (nothing sent), or if the connection is closed or read-only.
   void send(const T& value) {
-    send_buf_.clear();
-    encode_to(send_buf_, value);
+    const std::size_t size = encoded_size(value);
+    core_.check_send_size(size);  // refuse before encoding a too-big value, let alone sending it
+    send_buf_.resize(size);
+    encode_into(std::span<std::byte>(send_buf_), value);
     try {
       core_.send_bytes(send_buf_);
     } catch (...) {
@@ -109,7 +110,7 @@ class Connection {
   // Closes this end (idempotent); later send/recv/poll/fileno throw Error. The destructor closes.
   void close() noexcept {
     core_.close();
-    send_buf_ = {};
+    send_buf_ = std::vector<std::byte>();  // not "= {}": that keeps the capacity
   }
   [[nodiscard]] bool closed() const noexcept { return core_.closed(); }
   // The socket's fd, for mproc::wait and poll/epoll (do not read it yourself: a Connection
@@ -125,7 +126,10 @@ class Connection {
  private:
   // One small reused buffer: sending a small value allocates nothing after the first send.
   void release_big_send_buffer() noexcept {
-    if (send_buf_.capacity() > detail::ConnectionCore::kBufferSize) send_buf_ = {};
+    // (not "send_buf_ = {}": that would keep the capacity)
+    if (send_buf_.capacity() > detail::ConnectionCore::kBufferSize) {
+      send_buf_ = std::vector<std::byte>();
+    }
   }
 
   detail::ConnectionCore core_;

@@ -89,7 +89,7 @@ void ConnectionCore::close() noexcept {
   if (fd_ >= 0) sys::UniqueFd(std::exchange(fd_, -1)).reset();
   buf_.reset();
   begin_ = end_ = 0;
-  big_ = {};
+  big_ = std::vector<std::byte>();  // not "= {}": that keeps the capacity
 }
 
 int ConnectionCore::fileno() const {
@@ -97,8 +97,7 @@ int ConnectionCore::fileno() const {
   return fd_;
 }
 
-void ConnectionCore::send_bytes(std::span<const std::byte> payload,
-                                std::span<const std::byte> prefix) {
+void ConnectionCore::check_send_size(std::size_t size) const {
   if (fd_ < 0) throw Error("send: the connection is closed");
   if (!writable_) throw Error("send: the connection is read-only (Pipe(duplex=false) receive end)");
   if (send_broken_) {
@@ -106,15 +105,19 @@ void ConnectionCore::send_bytes(std::span<const std::byte> payload,
         "send: the connection is broken (an earlier send failed part-way through a "
         "message); close it");
   }
-  const std::size_t size = prefix.size() + payload.size();
-  if (size > max_ || size < payload.size()) {
+  if (size > max_) {
     throw Error("send: message of " + std::to_string(size) + " bytes exceeds max_message_size " +
                 std::to_string(max_) + "; nothing was sent and the connection is still usable");
   }
+}
+
+void ConnectionCore::send_bytes(std::span<const std::byte> payload) {
+  const std::size_t size = payload.size();
+  check_send_size(size);
   std::array<std::byte, kHeaderSize> header{};
   put_le(header.data(), kMagic, 4);
   put_le(header.data() + 8, size, 8);
-  const std::span<const std::byte> parts[] = {header, prefix, payload};
+  const std::span<const std::byte> parts[] = {header, payload};
   try {
     sys::send_all(fd_, parts);
   } catch (...) {
@@ -196,7 +199,8 @@ void ConnectionCore::read_exact(std::byte* dest, std::size_t n, std::uint64_t fr
 
 std::span<const std::byte> ConnectionCore::recv_view() {
   check_can_recv();
-  if (big_.capacity() > kBufferSize) big_ = {};  // do not hold on to one huge message's memory
+  // Do not hold on to one huge message's memory (and not "= {}": that keeps the capacity).
+  if (big_.capacity() > kBufferSize) big_ = std::vector<std::byte>();
   const std::uint64_t len = peek_frame_length();
   const std::uint64_t frame = kHeaderSize + len;
   if (frame <= kBufferSize) {

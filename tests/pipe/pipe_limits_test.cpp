@@ -1,6 +1,8 @@
-// RELIABILITY H1/H2/H3 for pipes: a peer that writes forged frames. This binary counts heap
-// allocations (operator new is replaced below) to prove a hostile length allocates nothing.
+// Limits of pipes, measured with a counting operator new (replaced below): a hostile peer's
+// forged frames (RELIABILITY H2/H3) allocate nothing big, an oversized send allocates nothing
+// big, and a small message costs no allocation at all once the connection is warm.
 #include <gtest/gtest.h>
+#include <malloc.h>
 
 #include <atomic>
 #include <cstdint>
@@ -8,19 +10,32 @@
 #include <fstream>
 #include <new>
 #include <string>
+#include <thread>
 
 #include "mproc/pipe.hpp"
 #include "pipe/pipe_test_util.hpp"
 
 namespace {
 std::atomic<std::size_t> g_largest_allocation{0};
+std::atomic<std::size_t> g_allocations{0};
+std::atomic<long> g_live_bytes{0};
 
 void* counted_alloc(std::size_t n) {
+  g_allocations.fetch_add(1, std::memory_order_relaxed);
   std::size_t seen = g_largest_allocation.load(std::memory_order_relaxed);
   while (n > seen && !g_largest_allocation.compare_exchange_weak(seen, n)) {
   }
-  if (void* p = std::malloc(n == 0 ? 1 : n)) return p;
+  if (void* p = std::malloc(n == 0 ? 1 : n)) {
+    g_live_bytes.fetch_add(static_cast<long>(::malloc_usable_size(p)), std::memory_order_relaxed);
+    return p;
+  }
   throw std::bad_alloc();
+}
+
+void counted_free(void* p) {
+  if (p)
+    g_live_bytes.fetch_sub(static_cast<long>(::malloc_usable_size(p)), std::memory_order_relaxed);
+  std::free(p);
 }
 }  // namespace
 
@@ -40,12 +55,12 @@ void* operator new[](std::size_t n, const std::nothrow_t&) noexcept {
     return nullptr;
   }
 }
-void operator delete(void* p) noexcept { std::free(p); }
-void operator delete[](void* p) noexcept { std::free(p); }
-void operator delete(void* p, std::size_t) noexcept { std::free(p); }
-void operator delete[](void* p, std::size_t) noexcept { std::free(p); }
-void operator delete(void* p, const std::nothrow_t&) noexcept { std::free(p); }
-void operator delete[](void* p, const std::nothrow_t&) noexcept { std::free(p); }
+void operator delete(void* p) noexcept { counted_free(p); }
+void operator delete[](void* p) noexcept { counted_free(p); }
+void operator delete(void* p, std::size_t) noexcept { counted_free(p); }
+void operator delete[](void* p, std::size_t) noexcept { counted_free(p); }
+void operator delete(void* p, const std::nothrow_t&) noexcept { counted_free(p); }
+void operator delete[](void* p, const std::nothrow_t&) noexcept { counted_free(p); }
 
 namespace {
 
@@ -76,7 +91,7 @@ bool says_broken(const auto& call) {
 constexpr std::uint64_t kHostileLengths[] = {std::uint64_t{1} << 60, std::uint64_t{1} << 40,
                                              ~std::uint64_t{0}, (std::uint64_t{1} << 30) + 1};
 
-TEST(HostilePeer, HugeAnnouncedLengthThrowsDecodeErrorBeforeAllocatingAndBreaksTheConnection) {
+TEST(PipeLimits, HugeAnnouncedLengthThrowsDecodeErrorBeforeAllocatingAndBreaksTheConnection) {
   for (std::uint64_t length : kHostileLengths) {
     SCOPED_TRACE(length);
     auto [a, b] = mproc::Pipe();  // default maximum: 1 GiB
@@ -96,7 +111,7 @@ TEST(HostilePeer, HugeAnnouncedLengthThrowsDecodeErrorBeforeAllocatingAndBreaksT
   }
 }
 
-TEST(HostilePeer, HugeLengthIsRefusedOnEveryReceivePath) {
+TEST(PipeLimits, HugeLengthIsRefusedOnEveryReceivePath) {
   for (int path = 0; path < 3; ++path) {
     SCOPED_TRACE(path);
     auto [a, b] = mproc::Pipe<std::string>();
@@ -114,7 +129,7 @@ TEST(HostilePeer, HugeLengthIsRefusedOnEveryReceivePath) {
   }
 }
 
-TEST(HostilePeer, ALengthAtTheReceiversMaximumIsAcceptedAndOneMoreIsNot) {
+TEST(PipeLimits, ALengthAtTheReceiversMaximumIsAcceptedAndOneMoreIsNot) {
   auto [a, b] = mproc::Pipe({.max_message_size = 100});
   ASSERT_TRUE(raw_write(a.fileno(), forged_header(100)));
   ASSERT_TRUE(raw_write(a.fileno(), pattern(100, 2)));
@@ -123,14 +138,14 @@ TEST(HostilePeer, ALengthAtTheReceiversMaximumIsAcceptedAndOneMoreIsNot) {
   EXPECT_THROW((void)b.recv_bytes(), mproc::DecodeError);
 }
 
-TEST(HostilePeer, NonZeroFlagsAreRefusedAsABadHeader) {
+TEST(PipeLimits, NonZeroFlagsAreRefusedAsABadHeader) {
   auto [a, b] = mproc::Pipe();
   ASSERT_TRUE(raw_write(a.fileno(), forged_header(1, mproc::detail::ConnectionCore::kMagic, 7)));
   ASSERT_TRUE(raw_write(a.fileno(), pattern(1, 1)));
   EXPECT_THROW((void)b.recv_bytes(), mproc::DecodeError);
 }
 
-TEST(HostilePeer, RandomGarbageOnlyEverGivesDecodeErrorOrEOFError) {
+TEST(PipeLimits, RandomGarbageOnlyEverGivesDecodeErrorOrEOFError) {
   for (std::uint32_t seed = 0; seed < 200; ++seed) {
     auto [a, b] = mproc::Pipe({.max_message_size = 1 << 16});
     // Sometimes a valid header first, so garbage lands in payloads and later headers too.
@@ -151,6 +166,49 @@ TEST(HostilePeer, RandomGarbageOnlyEverGivesDecodeErrorOrEOFError) {
     }
     EXPECT_LE(messages, 1 + 3000 / 16);
   }
+}
+
+TEST(PipeLimits, SendOfAValueOverTheMaximumThrowsWithoutEncodingIt) {
+  auto [a, b] = mproc::Pipe<std::vector<char>>({.max_message_size = 1 << 20});
+  const std::vector<char> big(4 << 20, 'x');
+  g_largest_allocation = 0;
+  EXPECT_THROW(a.send(big), mproc::Error);
+  EXPECT_LT(g_largest_allocation.load(), std::size_t{1} << 20);
+  EXPECT_FALSE(b.poll());
+  a.send(std::vector<char>(10, 'y'));
+  EXPECT_EQ(b.recv(), std::vector<char>(10, 'y'));
+}
+
+TEST(PipeLimits, SmallMessagesAllocateNothingOnceTheConnectionIsWarm) {
+  auto [a, b] = mproc::Pipe<int>();
+  a.send(0);
+  (void)b.recv();  // first use: the receive buffer and the send buffer
+  b.send(0);
+  (void)a.recv();
+  g_allocations = 0;
+  int sum = 0;
+  for (int i = 0; i < 100; ++i) {
+    a.send(i);
+    sum += b.recv();
+    b.send(i);
+    sum += a.recv();
+  }
+  EXPECT_EQ(g_allocations.load(), 0u);
+  EXPECT_EQ(sum, 2 * 4950);
+}
+
+TEST(PipeLimits, AMessageBiggerThanTheBufferDoesNotPinItsMemory) {
+  auto [a, b] = mproc::Pipe<std::string>();
+  a.send("warm");
+  EXPECT_EQ(b.recv(), "warm");
+  const long live_before = g_live_bytes.load();
+  std::thread sender([&a = a] { a.send(std::string(8 << 20, 'z')); });
+  EXPECT_EQ(b.recv().size(), std::size_t{8} << 20);
+  sender.join();
+  // After the next small message, neither end holds the 8 MiB it used for the big one.
+  a.send("s");
+  EXPECT_EQ(b.recv(), "s");
+  EXPECT_LT(g_live_bytes.load() - live_before, 1 << 20);
 }
 
 }  // namespace

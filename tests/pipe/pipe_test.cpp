@@ -12,8 +12,11 @@
 #include <chrono>
 #include <cstdint>
 #include <cstring>
+#include <map>
+#include <optional>
 #include <string>
 #include <thread>
+#include <variant>
 #include <vector>
 
 #include "pipe/pipe_test_util.hpp"
@@ -84,6 +87,42 @@ TEST(Pipe, TypedValuesRoundTripInBothDirections) {
   b.send(Point{-3, 1e300});
   EXPECT_EQ(b.recv(), (Point{1, 2.5}));
   EXPECT_EQ(a.recv(), (Point{-3, 1e300}));
+}
+
+struct Job {
+  std::string name;
+  std::vector<double> xs;
+  std::map<std::string, int> counts;
+  template <class Ar>
+  void serialize(Ar& ar) {
+    ar(name, xs, counts);
+  }
+  bool operator==(const Job&) const = default;
+};
+
+TEST(Pipe, ContainersAndSerializableTypesRoundTrip) {
+  using Msg = std::variant<std::string, Job, std::optional<std::vector<int>>>;
+  auto [a, b] = mproc::Pipe<Msg>();
+  const std::vector<Msg> sent = {
+      Msg(std::string("hello")),
+      Msg(Job{"j", {1.5, -2}, {{"x", 1}, {"y", 2}}}),
+      Msg(std::optional<std::vector<int>>()),
+      Msg(std::optional<std::vector<int>>(std::vector<int>(100000, 7))),
+  };
+  std::thread sender([&a = a, &sent] {
+    for (const Msg& m : sent) a.send(m);
+  });
+  for (const Msg& m : sent) EXPECT_EQ(b.recv(), m);
+  sender.join();
+  b.send(Msg(std::string("back")));
+  EXPECT_EQ(a.recv(), Msg(std::string("back")));
+}
+
+TEST(Pipe, DefaultConnectionCarriesByteVectors) {
+  auto [a, b] = mproc::Pipe();  // Connection<std::vector<std::byte>>
+  static_assert(std::is_same_v<decltype(a), mproc::Connection<std::vector<std::byte>>>);
+  a.send(pattern(300, 1));
+  EXPECT_EQ(b.recv(), pattern(300, 1));
 }
 
 TEST(Pipe, MessagesArriveInOrderAndSeveralSmallOnesAreReadTogether) {

@@ -38,8 +38,11 @@ class ConnectionCore {
   [[nodiscard]] static std::pair<ConnectionCore, ConnectionCore> make_pair(
       bool duplex, std::size_t max_message_size);
 
-  // Sends header + prefix + payload as one frame whose length is prefix.size() + payload.size().
-  void send_bytes(std::span<const std::byte> payload, std::span<const std::byte> prefix = {});
+  // Sends payload as one frame: one sendmsg(2) of header + payload unless the socket is full.
+  void send_bytes(std::span<const std::byte> payload);
+  // Throws what send_bytes would for a message of size bytes (closed, read-only, broken, too
+  // big), without sending anything.
+  void check_send_size(std::size_t size) const;
   // The next message's payload, valid until the next receive or close on this connection.
   [[nodiscard]] std::span<const std::byte> recv_view();
   // Replaces out's contents with the next message's payload; returns its size.
