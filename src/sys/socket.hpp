@@ -1,0 +1,27 @@
+// Stream sockets between related processes: a close-on-exec AF_UNIX socketpair, a send that
+// writes a whole frame (gather list) without raising SIGPIPE, and a recv that reports a peer that
+// closed or died as end of stream.
+#pragma once
+
+#include <cstddef>
+#include <span>
+#include <utility>
+
+#include "sys/unique_fd.hpp"
+
+namespace mproc::sys {
+
+// socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC).
+[[nodiscard]] std::pair<UniqueFd, UniqueFd> stream_socketpair();
+
+// Writes every byte of every part, in order, with sendmsg(MSG_NOSIGNAL), looping over short
+// writes and EINTR. Throws SystemError("sendmsg", ...) — EPIPE when the peer is gone. On a throw
+// some prefix of the bytes may have been written.
+void send_all(int fd, std::span<const std::span<const std::byte>> parts);
+
+// One recv(2) into buf (EINTR retried). wait_all: MSG_WAITALL (may still return fewer bytes, on
+// a signal or at end of stream). Returns 0 at end of stream; ECONNRESET (the peer closed while
+// data it had not read was queued to it) also counts as end of stream. Throws SystemError("recv").
+[[nodiscard]] std::size_t recv_some(int fd, std::byte* buf, std::size_t len, bool wait_all);
+
+}  // namespace mproc::sys
