@@ -2,7 +2,9 @@
 // Includes every public header; each concept also has its own header beside this one.
 #pragma once
 
+#include "mproc/codec.hpp"
 #include "mproc/error.hpp"
+#include "mproc/pipe.hpp"
 #include "mproc/process.hpp"
 #include "mproc/start_method.hpp"
-#include "mproc/codec.hpp"
+#include "mproc/wait.hpp"

@@ -7,7 +7,7 @@
 #include "mproc/error.hpp"
 #include "sys/fork.hpp"
 #include "sys/pidfd.hpp"
-#include "sys/poll_fd.hpp"
+#include "sys/poll.hpp"
 
 namespace mproc::launch {
 namespace {
@@ -100,7 +100,7 @@ Child fork_child(ChildBody body, void* context) {
   bool ready[2] = {false, false};
   StartupReport report{kReady, 0};
   try {
-    sys::wait_readable(fds, ready, std::nullopt);
+    (void)sys::wait_readable(fds, ready, std::nullopt);
     if (ready[0] && sys::read_full(pipe.read.get(), &report, sizeof report) != sizeof report) {
       report = {kReady, 0};  // died before reporting: the caller sees how through the pidfd
     }

@@ -14,7 +14,7 @@
 #include "mproc/error.hpp"
 #include "sys/fork.hpp"
 #include "sys/pidfd.hpp"
-#include "sys/poll_fd.hpp"
+#include "sys/poll.hpp"
 
 namespace mproc {
 namespace {

@@ -55,4 +55,9 @@ std::size_t wait_readable(std::span<const int> fds, std::span<bool> ready,
   return count;
 }
 
+bool wait_readable(int fd, std::optional<std::chrono::nanoseconds> timeout) {
+  bool ready[1] = {false};
+  return wait_readable(std::span<const int>(&fd, 1), ready, timeout) > 0;
+}
+
 }  // namespace mproc::sys

@@ -15,4 +15,7 @@ namespace mproc::sys {
 [[nodiscard]] std::size_t wait_readable(std::span<const int> fds, std::span<bool> ready,
                                         std::optional<std::chrono::nanoseconds> timeout);
 
+// One fd: true when it is readable (or hung up), false on timeout.
+[[nodiscard]] bool wait_readable(int fd, std::optional<std::chrono::nanoseconds> timeout);
+
 }  // namespace mproc::sys

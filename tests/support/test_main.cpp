@@ -66,9 +66,6 @@ int main(int argc, char** argv) {
   // make it now, or the leak check charges it to whichever test first starts a thread.
   std::thread([] {}).join();
   ::signal(SIGALRM, on_alarm);
-  // ThreadSanitizer starts a background thread at the first pthread_create; start it now, so the
-  // first test that makes a thread is not charged with it as a leak.
-  std::thread([] {}).join();
   // A test's ADD_FAILURE in OnTestEnd is attributed to that test: append after the printer.
   testing::UnitTest::GetInstance()->listeners().Append(new Harness);
   return RUN_ALL_TESTS();
