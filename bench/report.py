@@ -1,6 +1,7 @@
 """Prints every benchmark of one run beside its anchors, as ratios to mproc.
 
-Input: Google Benchmark JSON files (the Python anchors write the same shape). Names are
+Input: "TAG:path" arguments, each a Google Benchmark JSON file (the Python anchors write the same
+shape) measured under the placement TAG (e.g. "one core", "two cores"). Names are
 "<workload>/<competitor>"; within a workload the "mproc" entry is the reference (1.00) and every
 other row shows competitor_time / mproc_time (> 1: mproc is faster)."""
 import json
@@ -19,12 +20,15 @@ def fmt(ns):
 
 def main(paths):
     rows = defaultdict(dict)
-    for path in paths:
+    for arg in paths:
+        tag, _, path = arg.partition(":")
         with open(path) as f:
             for b in json.load(f)["benchmarks"]:
                 if b.get("run_type") == "aggregate" or b.get("error_occurred"):
                     continue
-                workload, _, who = b["name"].partition("/")
+                name = b["name"].removesuffix("/real_time")
+                workload, _, who = name.partition("/")
+                workload = f"{workload} [{tag}]"
                 rows[workload][who] = b["real_time"] * SCALE[b.get("time_unit", "ns")]
     for workload, comps in rows.items():
         ref = comps.get("mproc")

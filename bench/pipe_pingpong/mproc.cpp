@@ -7,14 +7,16 @@ namespace {
 
 void BM_mproc_pipe(benchmark::State& state) {
   auto [parent, child] = mproc::Pipe<int>();
+  // As in Python, the child closes the end it does not use, or it would never see EOF.
   mproc::Process echo(
-      [](mproc::Connection<int>& c) {
+      [](mproc::Connection<int>& c, mproc::Connection<int>& unused) {
+        unused.close();
         try {
           for (;;) c.send(c.recv() + 1);
         } catch (const mproc::EOFError&) {
         }
       },
-      std::ref(child));
+      std::ref(child), std::ref(parent));
   echo.start();
   child.close();
   int v = 0;

@@ -5,7 +5,8 @@ import sys
 import time
 
 
-def echo(conn):
+def echo(conn, unused):
+    unused.close()  # or this child would keep the parent's end open and never see EOF
     try:
         while True:
             conn.send(conn.recv() + 1)
@@ -16,7 +17,7 @@ def echo(conn):
 def main():
     rounds = int(sys.argv[1]) if len(sys.argv) > 1 else 20000
     a, b = mp.Pipe()
-    p = mp.Process(target=echo, args=(b,))
+    p = mp.Process(target=echo, args=(b, a))
     p.start()
     b.close()
     v = 0

@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "mproc/pipe.hpp"
+#include "mproc/process.hpp"
 #include "support/child_guard.hpp"
 
 namespace {
@@ -134,6 +135,24 @@ TEST(Wait, WorksWithAnObjectThatHasASentinel) {
   EXPECT_EQ(mproc::wait({a, child}), (Indices{1}));  // no timeout: waits for the exit
   int status = guard.reap(pid);
   EXPECT_TRUE(WIFEXITED(status));
+}
+
+TEST(Wait, MixesRealProcessesAndConnections) {
+  auto [parent, child] = mproc::Pipe<int>();
+  mproc::Process quick([] {});
+  mproc::Process replier([](mproc::Connection<int>& c) { c.send(c.recv() * 2); }, std::ref(child));
+  replier.start();
+  EXPECT_TRUE(mproc::wait({parent, replier}, 0ms).empty());  // the replier waits for a request
+  quick.start();
+  EXPECT_EQ(mproc::wait({parent, quick, replier}), (Indices{1}));  // only `quick` has ended
+  quick.join();
+  parent.send(21);
+  auto ready = mproc::wait({parent, replier}, 30s);
+  ASSERT_FALSE(ready.empty());
+  EXPECT_EQ(ready[0], 0u);  // the reply arrives before (or as) the replier exits
+  EXPECT_EQ(parent.recv(), 42);
+  replier.join();
+  EXPECT_EQ(mproc::wait({parent, replier}, 0ms), (Indices{1}));  // process ended; no more data
 }
 
 TEST(Wait, WaitsForeverUntilAnotherThreadSends) {
