@@ -209,11 +209,7 @@ std::span<const std::byte> ConnectionCore::recv_view() {
     begin_ += frame;
     return {payload, static_cast<std::size_t>(len)};
   }
-  big_.resize(len);  // may throw bad_alloc: nothing is consumed yet
-  std::size_t have = std::min<std::size_t>(end_ - begin_ - kHeaderSize, len);
-  std::memcpy(big_.data(), buf_.get() + begin_ + kHeaderSize, have);
-  begin_ += kHeaderSize + have;
-  read_exact(big_.data() + have, len - have, frame, kHeaderSize + have);
+  read_big_frame(big_, len);
   return big_;
 }
 
@@ -227,12 +223,16 @@ std::size_t ConnectionCore::recv_into(std::vector<std::byte>& out) {
     begin_ += frame;
     return len;
   }
+  read_big_frame(out, len);
+  return len;
+}
+
+void ConnectionCore::read_big_frame(std::vector<std::byte>& out, std::uint64_t len) {
   out.resize(len);  // may throw bad_alloc: nothing is consumed yet
   std::size_t have = std::min<std::size_t>(end_ - begin_ - kHeaderSize, len);
   std::memcpy(out.data(), buf_.get() + begin_ + kHeaderSize, have);
   begin_ += kHeaderSize + have;
-  read_exact(out.data() + have, len - have, frame, kHeaderSize + have);
-  return len;
+  read_exact(out.data() + have, len - have, kHeaderSize + len, kHeaderSize + have);
 }
 
 bool ConnectionCore::poll(std::optional<std::chrono::nanoseconds> timeout) {

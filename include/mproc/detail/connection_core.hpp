@@ -63,6 +63,8 @@ class ConnectionCore {
   std::uint64_t peek_frame_length();  // buffers and validates the next header, consumes nothing
   void fill(std::size_t need, std::uint64_t frame_size);
   void read_exact(std::byte* dest, std::size_t n, std::uint64_t frame_size, std::size_t done);
+  // A frame larger than the buffer: what is buffered, then the rest straight into out.
+  void read_big_frame(std::vector<std::byte>& out, std::uint64_t len);
   [[noreturn]] void fail_stream(std::string why);
 
   int fd_ = -1;
