@@ -12,12 +12,18 @@ FUZZ_SECONDS ?= 60
 CMAKE_GEN := -G Ninja
 CONFIGURE = cmake -S . $(CMAKE_GEN) -DCMAKE_EXPORT_COMPILE_COMMANDS=ON
 
-.PHONY: deps demo build test test-asan test-tsan bench fuzz install clean format
+.PHONY: deps deps-test deps-bench deps-fuzz demo build test test-asan test-tsan bench fuzz install clean format
 
 deps:
 	@scripts/install-deps all
+deps-test:
+	@scripts/install-deps test
+deps-bench:
+	@scripts/install-deps bench
+deps-fuzz:
+	@scripts/install-deps fuzz
 
-build: deps
+build: deps-test
 	@$(CONFIGURE) -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
 	@cmake --build build -j $(JOBS)
 
@@ -27,24 +33,24 @@ demo: build
 test: build
 	@ctest --test-dir build --output-on-failure -j $(JOBS)
 
-test-asan: deps
+test-asan: deps-test
 	@$(CONFIGURE) -B build-asan -DCMAKE_BUILD_TYPE=Debug -DMPROC_SANITIZE=address,undefined >/dev/null
 	@cmake --build build-asan -j $(JOBS)
 	@ASAN_OPTIONS=detect_leaks=1:abort_on_error=1:handle_segv=0 UBSAN_OPTIONS=print_stacktrace=1 MPROC_TEST_DEADLINE=180 \
 	  ctest --test-dir build-asan --output-on-failure -j $(JOBS) -LE packaging
 
-test-tsan: deps
+test-tsan: deps-test
 	@$(CONFIGURE) -B build-tsan -DCMAKE_BUILD_TYPE=Debug -DMPROC_SANITIZE=thread >/dev/null
 	@cmake --build build-tsan -j $(JOBS)
 	@TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1 MPROC_TEST_DEADLINE=180 \
 	  ctest --test-dir build-tsan --output-on-failure -j $(JOBS) -LE packaging
 
-bench: deps
+bench: deps-bench
 	@$(CONFIGURE) -B build-bench -DCMAKE_BUILD_TYPE=Release -DMPROC_BUILD_BENCH=ON -DMPROC_BUILD_TESTS=OFF >/dev/null
 	@cmake --build build-bench -j $(JOBS)
 	@bench/run build-bench
 
-fuzz: deps
+fuzz: deps-fuzz
 	@CXX=clang++-14 $(CONFIGURE) -B build-fuzz -DCMAKE_BUILD_TYPE=RelWithDebInfo -DMPROC_BUILD_FUZZ=ON \
 	  -DMPROC_BUILD_TESTS=OFF -DMPROC_BUILD_EXAMPLES=OFF >/dev/null
 	@cmake --build build-fuzz -j $(JOBS)
