@@ -5,6 +5,8 @@
 #include "mproc/codec.hpp"
 #include "mproc/error.hpp"
 #include "mproc/pipe.hpp"
+#include "mproc/pool.hpp"
+#include "mproc/progress.hpp"
 #include "mproc/process.hpp"
 #include "mproc/start_method.hpp"
 #include "mproc/wait.hpp"

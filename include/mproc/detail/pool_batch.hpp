@@ -1,0 +1,331 @@
+// The typed halves of a pool call: how a task function is named across the fork, the invokers
+// that run one item in a worker, and the Batches that collect results in the parent.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <deque>
+#include <exception>
+#include <functional>
+#include <limits>
+#include <optional>
+#include <ranges>
+#include <span>
+#include <tuple>
+#include <type_traits>
+#include <unordered_map>
+#include <utility>
+#include <variant>
+#include <vector>
+
+#include "mproc/codec.hpp"
+#include "mproc/detail/pool_core.hpp"
+#include "mproc/error.hpp"
+
+namespace mproc {
+
+// One item's outcome: its value, or the error it raised (RemoteError, WorkerCrashed,
+// TaskTimeout, DecodeError, Cancelled).
+template <class R>
+class Result {
+ public:
+  explicit Result(R value) : v_(std::in_place_index<0>, std::move(value)) {}
+  explicit Result(std::exception_ptr error) : v_(std::in_place_index<1>, std::move(error)) {}
+  [[nodiscard]] bool ok() const noexcept { return v_.index() == 0; }
+  explicit operator bool() const noexcept { return ok(); }
+  // The value; rethrows the item's error if it failed.
+  [[nodiscard]] R& value() & {
+    if (!ok()) std::rethrow_exception(std::get<1>(v_));
+    return std::get<0>(v_);
+  }
+  [[nodiscard]] const R& value() const& {
+    if (!ok()) std::rethrow_exception(std::get<1>(v_));
+    return std::get<0>(v_);
+  }
+  [[nodiscard]] R&& value() && { return std::move(value()); }
+  // The error (null when ok()).
+  [[nodiscard]] std::exception_ptr error() const noexcept {
+    return ok() ? nullptr : std::get<1>(v_);
+  }
+
+ private:
+  std::variant<R, std::exception_ptr> v_;
+};
+
+template <>
+class Result<void> {
+ public:
+  Result() = default;
+  explicit Result(std::exception_ptr error) : e_(std::move(error)) {}
+  [[nodiscard]] bool ok() const noexcept { return e_ == nullptr; }
+  explicit operator bool() const noexcept { return ok(); }
+  void value() const {
+    if (e_) std::rethrow_exception(e_);
+  }
+  [[nodiscard]] std::exception_ptr error() const noexcept { return e_; }
+
+ private:
+  std::exception_ptr e_{};
+};
+
+namespace detail {
+
+// --- naming the task function across the fork -------------------------------------------------
+
+template <class F>
+inline constexpr bool is_function_pointer_v =
+    std::is_pointer_v<F> && std::is_function_v<std::remove_pointer_t<F>>;
+
+// A task function crosses to the worker as an address (a function pointer: under fork, the
+// worker has the same code at the same place) or as nothing at all (a stateless function
+// object, such as a captureless lambda, rebuilt in the worker with F{}).
+template <class F>
+consteval bool check_task_function() {
+  static_assert(is_function_pointer_v<F> ||
+                    (std::is_empty_v<F> && std::is_default_constructible_v<F> &&
+                     std::is_trivially_copyable_v<F>),
+                "mproc::Pool: the task must be a function (pointer) or a captureless lambda / "
+                "empty function object. A capture's state would not exist in the worker "
+                "process: pass the data as task arguments instead.");
+  return true;
+}
+
+template <class F>
+std::uintptr_t fn_word(const F& f) {
+  if constexpr (is_function_pointer_v<F>) {
+    return reinterpret_cast<std::uintptr_t>(f);
+  } else {
+    return 0;
+  }
+}
+
+template <class F>
+F fn_from_word(std::uintptr_t w) {
+  if constexpr (is_function_pointer_v<F>) {
+    return reinterpret_cast<F>(w);
+  } else {
+    return F{};
+  }
+}
+
+// --- running one item in the worker -----------------------------------------------------------
+
+template <class R>
+void put_result(ResultSink& out, const R& r) {
+  const std::size_t n = encoded_size(r);
+  auto buf = out.reserve(n);
+  out.commit(encode_into(buf, r));
+}
+
+template <class F, class... A>
+using task_result_t = std::remove_cvref_t<std::invoke_result_t<F&, A...>>;
+
+template <class R>
+void check_result_type() {
+  static_assert(std::is_void_v<R> || Transferable<R>,
+                "mproc::Pool: the task's return type must be transferable (see codec.hpp)");
+}
+
+// map/imap: the item is one encoded argument.
+template <class F, class T>
+void invoke_one(std::uintptr_t w, std::span<const std::byte> args, ResultSink& out) {
+  F f = fn_from_word<F>(w);
+  using R = task_result_t<F, T&&>;
+  if constexpr (std::is_void_v<R>) {
+    std::invoke(f, decode<T>(args));
+    out.reserve(0);
+    out.commit(0);
+  } else {
+    put_result<R>(out, std::invoke(f, decode<T>(args)));
+  }
+}
+
+// starmap/apply: the item is an encoded tuple of arguments.
+template <class F, class Tuple>
+void invoke_apply(std::uintptr_t w, std::span<const std::byte> args, ResultSink& out) {
+  F f = fn_from_word<F>(w);
+  Tuple t = decode<Tuple>(args);
+  using R = decltype(std::apply(f, std::move(t)));
+  if constexpr (std::is_void_v<R>) {
+    std::apply(f, std::move(t));
+    out.reserve(0);
+    out.commit(0);
+  } else {
+    put_result<std::remove_cvref_t<R>>(out, std::apply(f, std::move(t)));
+  }
+}
+
+// --- encoding inputs ---------------------------------------------------------------------------
+
+template <class T>
+void append_item(Segment& seg, const T& value) {
+  encode_to(seg.bytes, value);
+  seg.offsets.push_back(seg.bytes.size());
+}
+
+// --- collecting results in the parent ---------------------------------------------------------
+
+template <class R>
+R decode_result(std::span<const std::byte> bytes) {
+  if constexpr (std::is_void_v<R>) {
+    if (!bytes.empty()) throw DecodeError("a void task sent a non-empty result");
+  } else {
+    return decode<R>(bytes);
+  }
+}
+
+// A call whose caller eventually takes one value: apply_async (T = R) and map_async
+// (T = std::vector<R>).
+template <class T>
+class FutureBatch : public Batch {
+ public:
+  using Batch::Batch;
+  // The value, or rethrows; called once the batch finished.
+  virtual T take() = 0;
+};
+
+// map, starmap, map_async: every value in input order; the lowest index's error wins.
+template <class R>
+class CollectBatch final
+    : public FutureBatch<std::conditional_t<std::is_void_v<R>, void, std::vector<R>>> {
+  using Out = std::conditional_t<std::is_void_v<R>, void, std::vector<R>>;
+
+ public:
+  CollectBatch(ItemInvoker inv, std::uintptr_t fn, std::size_t chunksize, std::size_t n)
+      : FutureBatch<Out>(inv, fn, chunksize) {
+    if constexpr (!std::is_void_v<R>) values_.resize(n);
+  }
+  void resize(std::size_t n) {
+    if constexpr (!std::is_void_v<R>) values_.resize(n);
+  }
+  void on_value(std::size_t index, std::span<const std::byte> bytes) override {
+    if constexpr (std::is_void_v<R>) {
+      decode_result<void>(bytes);
+    } else {
+      values_.at(index).emplace(decode<R>(bytes));
+    }
+  }
+  void on_error(std::size_t index, std::exception_ptr error) override {
+    if (index < error_index_) {
+      error_index_ = index;
+      error_ = std::move(error);
+    }
+  }
+  Out take() override {
+    if (error_) std::rethrow_exception(error_);
+    if constexpr (!std::is_void_v<R>) {
+      std::vector<R> out;
+      out.reserve(values_.size());
+      for (auto& v : values_) out.push_back(std::move(*v));
+      return out;
+    }
+  }
+
+ private:
+  struct Empty {};
+  std::conditional_t<std::is_void_v<R>, Empty, std::vector<std::optional<R>>> values_{};
+  std::size_t error_index_ = std::numeric_limits<std::size_t>::max();
+  std::exception_ptr error_{};
+};
+
+// try_map: every item's Result.
+template <class R>
+class TryBatch final : public Batch {
+ public:
+  TryBatch(ItemInvoker inv, std::uintptr_t fn, std::size_t chunksize, std::size_t n)
+      : Batch(inv, fn, chunksize), results_(n) {}
+  void on_value(std::size_t index, std::span<const std::byte> bytes) override {
+    if constexpr (std::is_void_v<R>) {
+      decode_result<void>(bytes);
+      results_.at(index).emplace();
+    } else {
+      results_.at(index).emplace(decode<R>(bytes));
+    }
+  }
+  void on_error(std::size_t index, std::exception_ptr error) override {
+    results_.at(index).emplace(std::move(error));
+  }
+  std::vector<Result<R>> take() {
+    std::vector<Result<R>> out;
+    out.reserve(results_.size());
+    for (auto& r : results_) out.push_back(std::move(*r));
+    return out;
+  }
+
+ private:
+  std::vector<std::optional<Result<R>>> results_;
+};
+
+// apply, apply_async: one value.
+template <class R>
+class ApplyBatch final : public FutureBatch<R> {
+ public:
+  using FutureBatch<R>::FutureBatch;
+  void on_value(std::size_t, std::span<const std::byte> bytes) override {
+    if constexpr (std::is_void_v<R>) {
+      decode_result<void>(bytes);
+    } else {
+      value_.emplace(decode<R>(bytes));
+    }
+  }
+  void on_error(std::size_t, std::exception_ptr error) override { error_ = std::move(error); }
+  R take() override {
+    if (error_) std::rethrow_exception(error_);
+    if constexpr (!std::is_void_v<R>) {
+      if (!value_) throw Error("mproc::Future: the value was already taken");
+      R out = std::move(*value_);
+      value_.reset();
+      return out;
+    }
+  }
+
+ private:
+  struct Empty {};
+  std::conditional_t<std::is_void_v<R>, Empty, std::optional<R>> value_{};
+  std::exception_ptr error_{};
+};
+
+// imap, imap_unordered: results wait here until the consumer takes them.
+template <class R>
+class StreamBatch final : public Batch {
+ public:
+  StreamBatch(ItemInvoker inv, std::uintptr_t fn, std::size_t chunksize, bool ordered)
+      : Batch(inv, fn, chunksize), ordered_(ordered) {}
+  void on_value(std::size_t index, std::span<const std::byte> bytes) override {
+    store(index, Result<R>(decode<R>(bytes)));
+  }
+  void on_error(std::size_t index, std::exception_ptr error) override {
+    store(index, Result<R>(std::move(error)));
+  }
+  // The next result to yield (in input order when ordered), if it arrived.
+  std::optional<Result<R>> take_next() {
+    if (ordered_) {
+      auto it = by_index_.find(next_);
+      if (it == by_index_.end()) return std::nullopt;
+      std::optional<Result<R>> r(std::move(it->second));
+      by_index_.erase(it);
+      ++next_;
+      return r;
+    }
+    if (arrived_.empty()) return std::nullopt;
+    std::optional<Result<R>> r(std::move(arrived_.front()));
+    arrived_.pop_front();
+    return r;
+  }
+
+ private:
+  void store(std::size_t index, Result<R> r) {
+    if (ordered_) {
+      by_index_.emplace(index, std::move(r));
+    } else {
+      arrived_.push_back(std::move(r));
+    }
+  }
+  bool ordered_;
+  std::size_t next_ = 0;
+  std::unordered_map<std::size_t, Result<R>> by_index_{};
+  std::deque<Result<R>> arrived_{};
+};
+
+}  // namespace detail
+}  // namespace mproc

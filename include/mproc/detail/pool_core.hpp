@@ -1,0 +1,145 @@
+// The type-erased engine behind mproc::Pool (pool.hpp). The templates in pool.hpp turn a call
+// into encoded inputs, an invoker (a function pointer that decodes, calls and encodes for one
+// item in the worker) and a Batch that receives the results; PoolCore (src/pool) does the rest:
+// workers, channels, the supervisor thread, failures, timeouts and recycling.
+#pragma once
+
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <exception>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <span>
+#include <vector>
+
+#include "mproc/progress.hpp"
+#include "mproc/start_method.hpp"
+
+namespace mproc {
+
+struct PoolOptions {
+  unsigned processes = 0;                      // 0: process_cpu_count()
+  std::optional<StartMethod> start_method{};   // only fork so far
+  std::function<void()> initializer{};         // run once in every worker, replacements too
+  std::size_t max_tasks_per_child = 0;         // 0: never replace for age
+  std::chrono::milliseconds task_timeout{0};   // 0: none
+  std::size_t memory_limit_bytes = 0;          // per worker; 0: none
+  unsigned retries = 0;                        // re-runs of a crashed or timed-out item
+  bool progress = false;                       // a bar on stderr for map-like calls (if a tty)
+  ProgressCallback progress_callback{};        // called as map-like calls progress
+  std::chrono::milliseconds kill_grace{100};   // SIGTERM → SIGKILL delay (terminate, timeouts)
+};
+
+namespace detail {
+
+// Where the worker's invoker puts one item's encoded result.
+class ResultSink {
+ public:
+  // A buffer of n bytes for the encoded result (in the channel when it fits).
+  virtual std::span<std::byte> reserve(std::size_t n) = 0;
+  // Publishes the first n bytes of the last reservation as the item's result.
+  virtual void commit(std::size_t n) = 0;
+
+ protected:
+  ~ResultSink() = default;
+};
+
+// Runs one item in the worker: decode `args`, call the function `fn` names, encode the result
+// into `out`. Exceptions escape to the worker loop, which reports them as the item's error.
+using ItemInvoker = void (*)(std::uintptr_t fn, std::span<const std::byte> args, ResultSink& out);
+
+// Encoded inputs of consecutive items: item i (0-based in the segment) is
+// bytes[offsets[i], offsets[i+1]). Input index of item i is first_index + i.
+struct Segment {
+  std::size_t first_index = 0;
+  std::vector<std::byte> bytes{};
+  std::vector<std::size_t> offsets{0};
+  [[nodiscard]] std::size_t size() const noexcept { return offsets.size() - 1; }
+};
+
+// The receiver of one call's results. PoolCore calls on_value/on_error exactly once per item,
+// with its lock held, from whichever thread drained the result.
+class Batch {
+ public:
+  Batch(ItemInvoker invoker, std::uintptr_t fn, std::size_t chunksize);
+  virtual ~Batch();
+  Batch(const Batch&) = delete;
+  Batch& operator=(const Batch&) = delete;
+
+  // Decodes and stores item `index`'s result; a throw (DecodeError) becomes on_error.
+  virtual void on_value(std::size_t index, std::span<const std::byte> bytes) = 0;
+  virtual void on_error(std::size_t index, std::exception_ptr error) = 0;
+
+  [[nodiscard]] ItemInvoker invoker() const noexcept { return invoker_; }
+  [[nodiscard]] std::uintptr_t fn() const noexcept { return fn_; }
+  [[nodiscard]] std::size_t chunksize() const noexcept { return chunksize_; }
+
+  struct Book;  // PoolCore's bookkeeping (src/pool), guarded by its lock
+  [[nodiscard]] Book& book() noexcept { return *book_; }
+
+ private:
+  ItemInvoker invoker_;
+  std::uintptr_t fn_;
+  std::size_t chunksize_;  // 0: adaptive
+  std::unique_ptr<Book> book_;
+};
+
+// What a map-like call's waiter sees.
+struct BatchProgress {
+  std::size_t completed = 0;
+  std::size_t failed = 0;
+  bool finished = false;  // input closed and every item completed
+};
+
+class PoolCore {
+ public:
+  explicit PoolCore(PoolOptions options);  // starts the supervisor and the workers
+  ~PoolCore();                             // terminate() if still running
+  PoolCore(const PoolCore&) = delete;
+  PoolCore& operator=(const PoolCore&) = delete;
+
+  [[nodiscard]] unsigned processes() const noexcept;
+  [[nodiscard]] const PoolOptions& options() const noexcept;
+
+  // Hands items to the workers. Throws PoolClosed after close()/terminate(), or the pool's
+  // broken-state error (an initializer failed).
+  void submit(const std::shared_ptr<Batch>& batch, std::shared_ptr<const Segment> items,
+              bool last);
+  // No more items for batch (an imap whose input ran out).
+  void close_input(const std::shared_ptr<Batch>& batch);
+
+  // Waits until pred() (evaluated with the lock held) or the deadline; returns pred().
+  // While waiting it helps: drains results, dispatches, spins briefly before sleeping.
+  // on_progress (optional) is called with the batch's counts on every wake-up.
+  bool wait(Batch& batch, const std::function<bool()>& pred,
+            std::optional<std::chrono::steady_clock::time_point> deadline,
+            const std::function<void(const BatchProgress&)>& on_progress = {});
+  // wait() until the batch finished, drawing the pool's progress bar / calling its progress
+  // callback (PoolOptions) on the way; `total` is the batch's item count.
+  void wait_all(Batch& batch, std::optional<std::size_t> total);
+  [[nodiscard]] BatchProgress progress(const Batch& batch);
+  // The same, for a pred() passed to wait() (the lock is held there).
+  [[nodiscard]] BatchProgress progress_locked(const Batch& batch) const;
+  // The consumer of a streaming batch went away: drop its undispatched items; results of items
+  // already running are discarded.
+  void abandon(Batch& batch) noexcept;
+
+  // Drops a batch's undispatched items, failing them with Cancelled. True if nothing of it had
+  // reached a worker (the whole batch is cancelled).
+  bool cancel(Batch& batch);
+
+  void close();
+  void join();
+  void terminate();
+  // Live workers' pids (for tests and statistics).
+  [[nodiscard]] std::vector<int> worker_pids();
+
+ private:
+  struct State;
+  std::unique_ptr<State> s_;
+};
+
+}  // namespace detail
+}  // namespace mproc

@@ -1,0 +1,326 @@
+// mproc/pool.hpp — a pool of worker processes: Python's multiprocessing.Pool, fault-isolated.
+//
+//   mproc::Pool pool(4);
+//   std::vector<Thumb> thumbs = pool.map(process_image, image_files);
+//
+// Each worker has its own shared-memory channel, so the pool always knows which item each
+// worker is running: a task that throws gives RemoteError, one that crashes the worker
+// (segfault, abort, exit, SIGKILL, OOM) gives WorkerCrashed for that item only, one that runs
+// past task_timeout gives TaskTimeout; the worker is replaced and every other item completes
+// exactly once. A supervisor thread watches the workers (pidfds), the channels and the deadlines.
+//
+// The task is a function pointer or a captureless lambda; its arguments and result are
+// transferable values (codec.hpp). The destructor is close() + join().
+#pragma once
+
+#include <chrono>
+#include <cstddef>
+#include <iterator>
+#include <memory>
+#include <optional>
+#include <ranges>
+#include <tuple>
+#include <type_traits>
+#include <utility>
+#include <vector>
+
+#include "mproc/detail/pool_batch.hpp"
+#include "mproc/detail/pool_core.hpp"
+#include "mproc/error.hpp"
+
+namespace mproc {
+
+template <class R>
+class Future {
+ public:
+  Future() = default;
+  // Waits for the value and returns it, or rethrows the task's error (RemoteError,
+  // WorkerCrashed, TaskTimeout, Cancelled, ...). The value can be taken once.
+  R get() {
+    wait();
+    return batch_->take();
+  }
+  void wait() const { core_->wait(*batch_, [this] { return finished(); }, std::nullopt); }
+  // True when the result is ready.
+  template <class Rep, class Period>
+  bool wait_for(std::chrono::duration<Rep, Period> timeout) const {
+    const auto deadline =
+        std::chrono::steady_clock::now() +
+        std::chrono::duration_cast<std::chrono::steady_clock::duration>(timeout);
+    return core_->wait(*batch_, [this] { return finished(); }, deadline);
+  }
+  [[nodiscard]] bool ready() const { return core_->progress(*batch_).finished; }
+  // Cancels the call if no worker has started it; get() then throws Cancelled.
+  bool cancel() { return core_->cancel(*batch_); }
+  [[nodiscard]] bool valid() const noexcept { return batch_ != nullptr; }
+
+ private:
+  friend class Pool;
+  Future(std::shared_ptr<detail::PoolCore> core, std::shared_ptr<detail::FutureBatch<R>> batch)
+      : core_(std::move(core)), batch_(std::move(batch)) {}
+  // Called with the core's lock held.
+  [[nodiscard]] bool finished() const { return core_->progress_locked(*batch_).finished; }
+
+  std::shared_ptr<detail::PoolCore> core_;
+  std::shared_ptr<detail::FutureBatch<R>> batch_;
+};
+
+// The lazy result range of imap / imap_unordered: an input_range of R. Input is read and sent
+// a bounded window ahead of the consumer, so an endless input works in bounded memory. A
+// failed item rethrows its error from begin()/++ (the range can be iterated on after it).
+template <class R, class V>
+class ImapRange {
+ public:
+  class iterator {
+   public:
+    using value_type = R;
+    using difference_type = std::ptrdiff_t;
+    iterator() = default;
+    R& operator*() const { return *range_->current_; }
+    R* operator->() const { return &*range_->current_; }
+    iterator& operator++() {
+      range_->advance();
+      return *this;
+    }
+    void operator++(int) { ++*this; }
+    friend bool operator==(const iterator& it, std::default_sentinel_t) { return it.at_end(); }
+
+   private:
+    friend class ImapRange;
+    explicit iterator(ImapRange* r) : range_(r) {}
+    [[nodiscard]] bool at_end() const { return !range_->current_; }
+    ImapRange* range_ = nullptr;
+  };
+
+  ImapRange(std::shared_ptr<detail::PoolCore> core, std::shared_ptr<detail::StreamBatch<R>> batch,
+            V input, std::size_t window)
+      : core_(std::move(core)), batch_(std::move(batch)), input_(std::move(input)),
+        window_(window) {}
+  ImapRange(ImapRange&&) noexcept = default;
+  ImapRange& operator=(ImapRange&&) = delete;
+  ImapRange(const ImapRange&) = delete;
+  ImapRange& operator=(const ImapRange&) = delete;
+  ~ImapRange() {
+    if (batch_) core_->abandon(*batch_);
+  }
+
+  iterator begin() {
+    if (!started_) {
+      started_ = true;
+      it_ = std::ranges::begin(input_);
+      advance();
+    }
+    return iterator(this);
+  }
+  std::default_sentinel_t end() const noexcept { return {}; }
+
+ private:
+  void feed() {
+    while (!input_done_ && sent_ - taken_ < window_) {
+      auto seg = std::make_shared<detail::Segment>();
+      seg->first_index = sent_;
+      const std::size_t want = std::max<std::size_t>(1, window_ / 2);
+      while (seg->size() < want && it_ != std::ranges::end(input_)) {
+        detail::append_item(*seg, *it_);
+        ++it_;
+      }
+      input_done_ = it_ == std::ranges::end(input_);
+      sent_ += seg->size();
+      core_->submit(batch_, std::move(seg), input_done_);
+    }
+  }
+  void advance() {
+    current_.reset();
+    if (taken_ == sent_ && input_done_) return;
+    feed();
+    std::optional<Result<R>> next;
+    core_->wait(*batch_, [&] {
+      next = batch_->take_next();
+      return next.has_value();
+    }, std::nullopt);
+    ++taken_;
+    if (!next->ok()) std::rethrow_exception(next->error());
+    current_.emplace(std::move(*next).value());
+  }
+
+  std::shared_ptr<detail::PoolCore> core_;
+  std::shared_ptr<detail::StreamBatch<R>> batch_;
+  V input_;
+  std::ranges::iterator_t<V> it_{};
+  std::size_t window_;
+  std::size_t sent_ = 0;
+  std::size_t taken_ = 0;
+  bool started_ = false;
+  bool input_done_ = false;
+  std::optional<R> current_{};
+};
+
+class Pool {
+ public:
+  Pool() : Pool(PoolOptions{}) {}
+  explicit Pool(unsigned processes) : Pool(PoolOptions{.processes = processes}) {}
+  explicit Pool(PoolOptions options)
+      : core_(std::make_shared<detail::PoolCore>(std::move(options))) {}
+  ~Pool() {
+    if (core_) {
+      core_->close();
+      core_->join();
+    }
+  }
+  Pool(Pool&&) noexcept = default;
+  Pool& operator=(Pool&&) = delete;
+  Pool(const Pool&) = delete;
+  Pool& operator=(const Pool&) = delete;
+
+  // f(x) for every x of inputs, in input order. Rethrows the error of the lowest failed index
+  // once every item finished. chunksize 0: adaptive.
+  template <class F, std::ranges::input_range In>
+  auto map(F&& f, In&& inputs, std::size_t chunksize = 0) {
+    auto batch = make_collect<std::decay_t<F>, std::ranges::range_value_t<In>>(
+        f, chunksize, &detail::invoke_one<std::decay_t<F>, std::ranges::range_value_t<In>>);
+    auto n = submit_all(batch, inputs);
+    core_->wait_all(*batch, n);
+    return batch->take();
+  }
+
+  // f(std::get<I>(t)...) for every tuple t of inputs, in input order.
+  template <class F, std::ranges::input_range In>
+  auto starmap(F&& f, In&& inputs, std::size_t chunksize = 0) {
+    using Tuple = std::ranges::range_value_t<In>;
+    using Fn = std::decay_t<F>;
+    static_assert(detail::check_task_function<Fn>());
+    using R = std::remove_cvref_t<decltype(std::apply(std::declval<Fn&>(), std::declval<Tuple>()))>;
+    detail::check_result_type<R>();
+    auto batch = std::make_shared<detail::CollectBatch<R>>(&detail::invoke_apply<Fn, Tuple>,
+                                                           detail::fn_word<Fn>(f), chunksize, 0);
+    auto seg = encode_all(inputs);
+    batch->resize(seg->size());
+    const auto n = seg->size();
+    core_->submit(batch, std::move(seg), true);
+    core_->wait_all(*batch, n);
+    return batch->take();
+  }
+
+  // Every item's Result (value or error); never throws for an item's failure.
+  template <class F, std::ranges::input_range In>
+  auto try_map(F&& f, In&& inputs, std::size_t chunksize = 0) {
+    using T = std::ranges::range_value_t<In>;
+    using Fn = std::decay_t<F>;
+    static_assert(detail::check_task_function<Fn>());
+    using R = detail::task_result_t<Fn, T&&>;
+    detail::check_result_type<R>();
+    auto seg = encode_all(inputs);
+    const auto n = seg->size();
+    auto batch = std::make_shared<detail::TryBatch<R>>(&detail::invoke_one<Fn, T>,
+                                                       detail::fn_word<Fn>(f), chunksize, n);
+    core_->submit(batch, std::move(seg), true);
+    core_->wait_all(*batch, n);
+    return batch->take();
+  }
+
+  // Lazy, ordered: the results of f over inputs as they are consumed.
+  template <class F, std::ranges::viewable_range In>
+    requires std::ranges::input_range<In>
+  auto imap(F&& f, In&& inputs, std::size_t chunksize = 0) {
+    return make_imap(f, std::forward<In>(inputs), chunksize, true);
+  }
+  // Lazy, in completion order.
+  template <class F, std::ranges::viewable_range In>
+    requires std::ranges::input_range<In>
+  auto imap_unordered(F&& f, In&& inputs, std::size_t chunksize = 0) {
+    return make_imap(f, std::forward<In>(inputs), chunksize, false);
+  }
+
+  // f(args...) in a worker; waits for the result.
+  template <class F, class... Args>
+  auto apply(F&& f, Args&&... args) {
+    return apply_async(std::forward<F>(f), std::forward<Args>(args)...).get();
+  }
+
+  template <class F, class... Args>
+  auto apply_async(F&& f, Args&&... args) {
+    using Fn = std::decay_t<F>;
+    static_assert(detail::check_task_function<Fn>());
+    using Tuple = std::tuple<std::decay_t<Args>...>;
+    using R = detail::task_result_t<Fn, std::decay_t<Args>&&...>;
+    detail::check_result_type<R>();
+    auto batch = std::make_shared<detail::ApplyBatch<R>>(&detail::invoke_apply<Fn, Tuple>,
+                                                         detail::fn_word<Fn>(f), 1);
+    auto seg = std::make_shared<detail::Segment>();
+    detail::append_item(*seg, Tuple(std::forward<Args>(args)...));
+    core_->submit(batch, std::move(seg), true);
+    return Future<R>(core_, std::move(batch));
+  }
+
+  // map, without waiting: Future<std::vector<R>> (Future<void> for a void task).
+  template <class F, std::ranges::input_range In>
+  auto map_async(F&& f, In&& inputs, std::size_t chunksize = 0) {
+    using T = std::ranges::range_value_t<In>;
+    using Fn = std::decay_t<F>;
+    auto batch = make_collect<Fn, T>(f, chunksize, &detail::invoke_one<Fn, T>);
+    submit_all(batch, inputs);
+    using Out = decltype(batch->take());
+    return Future<Out>(core_, std::shared_ptr<detail::FutureBatch<Out>>(batch));
+  }
+
+  // No more work may be submitted; workers exit once the submitted work is done.
+  void close() { core_->close(); }
+  // Waits for the workers to exit; call close() or terminate() first.
+  void join() { core_->join(); }
+  // Stops the workers now (SIGTERM, SIGKILL after kill_grace); pending results fail with
+  // Cancelled.
+  void terminate() { core_->terminate(); }
+
+  [[nodiscard]] unsigned processes() const noexcept { return core_->processes(); }
+  // The pids of the live workers (replacements included).
+  [[nodiscard]] std::vector<int> worker_pids() const { return core_->worker_pids(); }
+
+ private:
+  template <class In>
+  static std::shared_ptr<detail::Segment> encode_all(In& inputs) {
+    auto seg = std::make_shared<detail::Segment>();
+    if constexpr (std::ranges::sized_range<In>) seg->offsets.reserve(std::ranges::size(inputs) + 1);
+    for (auto&& x : inputs) detail::append_item(*seg, x);
+    return seg;
+  }
+
+  template <class Fn, class T, class F>
+  auto make_collect(const F& f, std::size_t chunksize, detail::ItemInvoker invoker) {
+    static_assert(detail::check_task_function<Fn>());
+    using R = detail::task_result_t<Fn, T&&>;
+    detail::check_result_type<R>();
+    return std::make_shared<detail::CollectBatch<R>>(invoker, detail::fn_word<Fn>(f), chunksize,
+                                                     0);
+  }
+
+  template <class B, class In>
+  std::size_t submit_all(const std::shared_ptr<B>& batch, In& inputs) {
+    auto seg = encode_all(inputs);
+    const auto n = seg->size();
+    batch->resize(n);
+    core_->submit(batch, std::move(seg), true);
+    return n;
+  }
+
+  template <class F, class In>
+  auto make_imap(const F& f, In&& inputs, std::size_t chunksize, bool ordered) {
+    using V = std::views::all_t<In>;
+    using T = std::ranges::range_value_t<V>;
+    using Fn = std::decay_t<F>;
+    static_assert(detail::check_task_function<Fn>());
+    using R = detail::task_result_t<Fn, T&&>;
+    static_assert(!std::is_void_v<R>, "mproc::Pool::imap: the task must return a value");
+    detail::check_result_type<R>();
+    auto batch = std::make_shared<detail::StreamBatch<R>>(&detail::invoke_one<Fn, T>,
+                                                          detail::fn_word<Fn>(f), chunksize,
+                                                          ordered);
+    const std::size_t window = std::max<std::size_t>(
+        std::size_t{processes()} * 4 * std::max<std::size_t>(chunksize, 16), 64);
+    return ImapRange<R, V>(core_, std::move(batch), std::views::all(std::forward<In>(inputs)),
+                           window);
+  }
+
+  std::shared_ptr<detail::PoolCore> core_;
+};
+
+}  // namespace mproc

@@ -1,0 +1,96 @@
+// A worker's channel: one shared mapping holding what the worker reports about itself, a task
+// ring (parent → worker) and a result ring (worker → parent). Created by the parent before it
+// forks the worker; under fork both see it at the same address.
+//
+// Messages (record kinds): the parent sends kChunk (a ChunkHeader, then `count` items, each a
+// u32 length and the encoded arguments) and kStop. The worker answers each item, in order, with
+// kOk (the encoded result) or kError (an encoded RemoteFailure), then kChunkDone (ChunkDone)
+// after the chunk's last item; kRetiring when it will take no more work (max_tasks_per_child,
+// memory_limit_bytes) and kInitFailed when the initializer failed. A message larger than a
+// record is sent as kFragment records: the first carries a FragmentHead, the rest only bytes.
+#pragma once
+
+#include <atomic>
+#include <cstddef>
+#include <cstdint>
+#include <string>
+
+#include "pool/ring.hpp"
+#include "sys/memory.hpp"
+
+namespace mproc::pool {
+
+enum Kind : std::uint32_t {
+  kChunk = 1,
+  kStop = 2,
+  kOk = 16,
+  kError = 17,
+  kChunkDone = 18,
+  kRetiring = 19,
+  kInitFailed = 20,
+  kFragment = 64,
+};
+
+struct ChunkHeader {
+  std::uint64_t invoker;  // detail::ItemInvoker
+  std::uint64_t fn;       // the user's function pointer (0 for a stateless function object)
+  std::uint32_t count;    // items that follow
+  std::uint32_t reserved;
+};
+
+struct ChunkDone {
+  std::uint64_t elapsed_ns;  // from the chunk's first item's start to its last item's end
+  std::uint32_t count;
+  std::uint32_t reserved;
+};
+
+struct FragmentHead {
+  std::uint64_t total;  // bytes of the whole message
+  std::uint32_t kind;   // the message's kind
+  std::uint32_t reserved;
+};
+
+// A task's exception, as the worker sends it.
+struct RemoteFailure {
+  std::string type_name;
+  std::string what;
+  template <class Ar>
+  void serialize(Ar& ar) {
+    ar(type_name, what);
+  }
+};
+
+enum class InitState : std::uint32_t { kRunning = 0, kDone = 1, kFailed = 2 };
+
+// What the worker writes about itself; the parent reads it (also after the worker died).
+struct WorkerStatus {
+  alignas(kCacheLine) std::atomic<std::uint64_t> items_started{0};  // function calls begun
+  std::atomic<std::uint64_t> items_finished{0};                     // results published
+  std::atomic<std::int64_t> item_started_ns{0};  // CLOCK_MONOTONIC; kept only with a task timeout
+  std::atomic<std::uint32_t> init_state{0};
+};
+
+// The whole pool's shared page: how a sleeping supervisor asks to be woken.
+struct PoolShared {
+  alignas(kCacheLine) std::atomic<std::uint32_t> supervisor_waiting{0};
+  alignas(kCacheLine) std::atomic<std::uint64_t> chunk_ends{0};  // bumped per kChunkDone
+};
+
+inline constexpr std::size_t kRingBytes = std::size_t{4} << 20;
+
+// The mapping behind one worker's channel.
+class Channel {
+ public:
+  explicit Channel(std::size_t ring_bytes = kRingBytes);
+  [[nodiscard]] WorkerStatus& status() const noexcept { return *status_; }
+  [[nodiscard]] Ring& tasks() noexcept { return tasks_; }
+  [[nodiscard]] Ring& results() noexcept { return results_; }
+
+ private:
+  sys::SharedMapping map_;
+  WorkerStatus* status_;
+  Ring tasks_;
+  Ring results_;
+};
+
+}  // namespace mproc::pool

@@ -1,0 +1,956 @@
+// PoolCore: the parent side of the pool. One supervisor thread forks the workers and waits with
+// epoll on their pidfds (deaths), one eventfd doorbell (results while it sleeps), a timerfd (the
+// earliest task deadline or kill grace) and a control eventfd (wake-up requests). Threads that
+// submit or wait help: they dispatch chunks and drain results themselves under the same lock,
+// spinning briefly before they sleep on the condition variable the supervisor notifies.
+#include "mproc/detail/pool_core.hpp"
+
+#include <algorithm>
+#include <array>
+#include <limits>
+#include <condition_variable>
+#include <csignal>
+#include <cstring>
+#include <deque>
+#include <mutex>
+#include <string>
+#include <thread>
+
+#include "launch/fork.hpp"
+#include "mproc/codec.hpp"
+#include "mproc/error.hpp"
+#include "pool/channel.hpp"
+#include "pool/progress_session.hpp"
+#include "pool/worker.hpp"
+#include "sys/event.hpp"
+#include "sys/fork.hpp"
+#include "sys/pidfd.hpp"
+
+namespace mproc::detail {
+
+struct Batch::Book {
+  std::size_t submitted = 0;
+  std::size_t completed = 0;
+  std::size_t failed = 0;
+  std::size_t dispatched_chunks = 0;
+  std::size_t undispatched = 0;
+  double ns_per_item = 0;  // smoothed from chunk timings; 0: not known yet
+  bool input_closed = false;
+  bool queued = false;
+  bool abandoned = false;
+  std::deque<std::shared_ptr<const Segment>> segments{};
+  std::size_t pos = 0;  // next item of segments.front()
+  [[nodiscard]] bool finished() const noexcept { return input_closed && completed == submitted; }
+};
+
+Batch::Batch(ItemInvoker invoker, std::uintptr_t fn, std::size_t chunksize)
+    : invoker_(invoker), fn_(fn), chunksize_(chunksize), book_(std::make_unique<Book>()) {}
+Batch::~Batch() = default;
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+using pool::Channel;
+using pool::Ring;
+
+// How long a waiting caller spins for results before it sleeps.
+constexpr std::chrono::microseconds kWaiterSpin{30};
+// A chunk should take about this long once item times are known (imap latency, balance).
+constexpr double kTargetChunkNs = 20e6;
+// Keys of the supervisor's epoll set; workers use their id (>= kFirstWorkerKey).
+constexpr std::uint64_t kDoorbellKey = 1, kControlKey = 2, kTimerKey = 3, kFirstWorkerKey = 16;
+
+inline void cpu_relax() noexcept {
+#if defined(__x86_64__) || defined(__i386__)
+  __builtin_ia32_pause();
+#elif defined(__aarch64__)
+  asm volatile("yield");
+#endif
+}
+
+struct Chunk {
+  std::shared_ptr<Batch> batch;
+  std::shared_ptr<const Segment> seg;
+  std::size_t begin = 0, end = 0;  // items of seg
+  unsigned attempts = 0;           // earlier attempts of the first item (retries are 1-item chunks)
+  std::size_t done = 0;            // items answered so far
+  [[nodiscard]] std::size_t count() const noexcept { return end - begin; }
+  [[nodiscard]] std::size_t index(std::size_t k) const noexcept {
+    return seg->first_index + begin + k;
+  }
+  [[nodiscard]] std::size_t bytes() const noexcept {
+    return sizeof(pool::ChunkHeader) + (seg->offsets[end] - seg->offsets[begin]) +
+           4 * count();
+  }
+};
+
+struct Worker {
+  std::uint64_t key = 0;
+  std::unique_ptr<Channel> channel;
+  int pid = 0;
+  sys::UniqueFd pidfd;
+  std::deque<Chunk> chunks;        // sent, oldest first
+  std::size_t items_sent = 0;      // in this worker's life
+  std::uint64_t items_answered = 0;
+  bool retiring = false;           // takes no more work
+  bool stop_sent = false;
+  bool corrupt = false;            // its channel held garbage
+  bool timed_out = false;          // killed for running past task_timeout
+  std::optional<Clock::time_point> kill_at{};  // SIGKILL if still alive then
+  std::shared_ptr<Batch> last_batch{};         // whose chunk ended last (for kChunkDone)
+  // A task message too big for one record, being sent in pieces.
+  std::vector<std::byte> out_big{};
+  std::size_t out_pos = 0;
+  // A result too big for one record, being received in pieces.
+  std::vector<std::byte> in_big{};
+  std::uint64_t in_total = 0;
+  std::uint32_t in_kind = 0;
+  bool in_fragment = false;
+  [[nodiscard]] bool sending_big() const noexcept { return out_pos < out_big.size(); }
+};
+
+std::string describe_status(int status) {
+  if (status < 0) return "was killed by signal " + std::to_string(-status);
+  return "exited with code " + std::to_string(status);
+}
+
+}  // namespace
+
+struct PoolCore::State {
+  PoolOptions opt;
+  unsigned n = 0;
+
+  mutable std::mutex mu;
+  std::condition_variable cv;
+
+  sys::SharedMapping shared_map{sizeof(pool::PoolShared)};
+  pool::PoolShared* shared = new (shared_map.data()) pool::PoolShared{};
+  sys::UniqueFd doorbell = sys::make_eventfd();
+  sys::UniqueFd control = sys::make_eventfd();
+  sys::UniqueFd timer = sys::make_timerfd();
+  sys::Epoll epoll;
+
+  std::vector<std::unique_ptr<Worker>> workers;
+  std::deque<Chunk> requeued;                    // work taken back from dead workers: first
+  std::deque<std::shared_ptr<Batch>> queue;      // batches with items to dispatch, round robin
+  std::uint64_t next_key = kFirstWorkerKey;
+
+  bool closed = false;
+  bool terminated = false;
+  std::exception_ptr broken{};  // an initializer failed or workers cannot be started
+  bool started = false;         // the first workers were forked (or start failed)
+  std::exception_ptr start_error{};
+  bool supervisor_done = false;
+  bool joined = false;
+  std::thread supervisor;
+
+  // ---------------------------------------------------------------- bookkeeping
+  void complete(Batch& b, std::size_t index, std::exception_ptr error) {
+    auto& book = b.book();
+    if (error) {
+      try {
+        b.on_error(index, std::move(error));
+      } catch (...) {
+      }
+      ++book.failed;
+    }
+    ++book.completed;
+  }
+  void deliver(Batch& b, std::size_t index, std::span<const std::byte> bytes) {
+    try {
+      b.on_value(index, bytes);
+      ++b.book().completed;
+    } catch (...) {
+      complete(b, index, std::current_exception());
+    }
+  }
+
+  // Fails every item of b that no worker holds.
+  void fail_undispatched(Batch& b, const std::exception_ptr& error) {
+    auto& book = b.book();
+    for (auto& seg : book.segments) {
+      const std::size_t from = &seg == &book.segments.front() ? book.pos : 0;
+      for (std::size_t i = from; i < seg->size(); ++i) complete(b, seg->first_index + i, error);
+    }
+    book.segments.clear();
+    book.pos = 0;
+    book.undispatched = 0;
+  }
+
+  // Everything not yet finished fails with `error` (terminate, broken pool).
+  void fail_everything(const std::exception_ptr& error) {
+    for (auto& c : requeued) {
+      for (std::size_t k = c.done; k < c.count(); ++k) complete(*c.batch, c.index(k), error);
+    }
+    requeued.clear();
+    for (auto& b : queue) {
+      fail_undispatched(*b, error);
+      b->book().queued = false;
+    }
+    queue.clear();
+    for (auto& w : workers) {
+      for (auto& c : w->chunks) {
+        for (std::size_t k = c.done; k < c.count(); ++k) complete(*c.batch, c.index(k), error);
+        c.done = c.count();
+      }
+    }
+    cv.notify_all();
+  }
+
+  void enqueue(const std::shared_ptr<Batch>& b) {
+    auto& book = b->book();
+    if (!book.queued && book.undispatched != 0) {
+      book.queued = true;
+      queue.push_back(b);
+    }
+  }
+
+  // ---------------------------------------------------------------- dispatch
+  std::size_t chunk_size(Batch& b) const {
+    auto& book = b.book();
+    if (b.chunksize() != 0) return b.chunksize();
+    const std::size_t total = book.input_closed ? book.submitted : book.undispatched;
+    std::size_t size = std::max<std::size_t>(1, (total + 4 * n - 1) / (4 * n));
+    if (book.ns_per_item > 0) {
+      const auto by_time = static_cast<std::size_t>(kTargetChunkNs / book.ns_per_item);
+      size = std::min(size, std::max<std::size_t>(1, by_time));
+    } else {
+      // Nothing measured yet: start small and grow, so slow items never sit in a long chunk.
+      size = std::min(size, std::size_t{1} << std::min<std::size_t>(book.dispatched_chunks, 20));
+    }
+    return size;
+  }
+
+  // The next chunk of at most `cap` items, or nullopt.
+  std::optional<Chunk> next_chunk(std::size_t cap) {
+    if (!requeued.empty()) {
+      Chunk c = std::move(requeued.front());
+      requeued.pop_front();
+      if (c.count() > cap) {
+        Chunk rest = c;
+        rest.begin += cap;
+        rest.attempts = 0;
+        c.end = c.begin + cap;
+        requeued.push_front(std::move(rest));
+      }
+      return c;
+    }
+    while (!queue.empty()) {
+      auto b = queue.front();
+      queue.pop_front();
+      auto& book = b->book();
+      if (book.segments.empty()) {
+        book.queued = false;
+        continue;
+      }
+      const auto& seg = book.segments.front();
+      std::size_t size = std::min({chunk_size(*b), seg->size() - book.pos, cap});
+      // Keep a chunk within one record when its items allow it.
+      Chunk c{b, seg, book.pos, book.pos + size, 0, 0};
+      book.pos += size;
+      book.undispatched -= size;
+      ++book.dispatched_chunks;
+      if (book.pos == seg->size()) {
+        book.segments.pop_front();
+        book.pos = 0;
+      }
+      if (book.undispatched != 0) {
+        queue.push_back(b);
+      } else {
+        book.queued = false;
+      }
+      return c;
+    }
+    return std::nullopt;
+  }
+
+  // Writes a chunk into w's task ring (or starts sending it in pieces).
+  bool send(Worker& w, Chunk& c) {
+    Ring& ring = w.channel->tasks();
+    const std::size_t size = c.bytes();
+    pool::ChunkHeader h{reinterpret_cast<std::uint64_t>(c.batch->invoker()), c.batch->fn(),
+                        static_cast<std::uint32_t>(c.count()), 0};
+    auto fill = [&](std::byte* p) {
+      std::memcpy(p, &h, sizeof h);
+      p += sizeof h;
+      for (std::size_t i = c.begin; i < c.end; ++i) {
+        const auto len = static_cast<std::uint32_t>(c.seg->offsets[i + 1] - c.seg->offsets[i]);
+        std::memcpy(p, &len, sizeof len);
+        p += sizeof len;
+        std::memcpy(p, c.seg->bytes.data() + c.seg->offsets[i], len);
+        p += len;
+      }
+    };
+    if (size <= ring.max_record()) {
+      std::byte* p = ring.try_reserve(size);
+      if (p == nullptr) return false;
+      fill(p);
+      ring.publish(pool::kChunk, size);
+      ring.wake_consumer();
+      return true;
+    }
+    pool::FragmentHead fh{size, pool::kChunk, 0};
+    w.out_big.resize(sizeof fh + size);
+    std::memcpy(w.out_big.data(), &fh, sizeof fh);
+    fill(w.out_big.data() + sizeof fh);
+    w.out_pos = 0;
+    pump(w);
+    return true;
+  }
+
+  // Sends what fits of w's big message.
+  void pump(Worker& w) {
+    Ring& ring = w.channel->tasks();
+    bool sent = false;
+    while (w.sending_big()) {
+      const std::size_t piece = std::min(w.out_big.size() - w.out_pos, ring.max_record());
+      std::byte* p = ring.try_reserve(piece);
+      if (p == nullptr) break;
+      std::memcpy(p, w.out_big.data() + w.out_pos, piece);
+      ring.publish(pool::kFragment, piece);
+      w.out_pos += piece;
+      sent = true;
+    }
+    if (!w.sending_big()) {
+      w.out_big = {};
+      w.out_pos = 0;
+    }
+    if (sent) ring.wake_consumer();
+  }
+
+  [[nodiscard]] bool accepts_work(const Worker& w) const noexcept {
+    return !w.retiring && !w.stop_sent && !w.corrupt && !w.timed_out && !w.kill_at &&
+           !w.sending_big() && w.pid != 0;
+  }
+
+  // Hands out chunks: first one to every idle worker, then one more each so none waits between
+  // chunks. Returns true if anything was sent.
+  bool dispatch() {
+    bool any = false;
+    for (auto& w : workers) {
+      if (w->sending_big()) pump(*w);
+    }
+    if (broken || terminated) return false;
+    bool out_of_work = false;
+    for (std::size_t depth = 1; depth <= 2 && !out_of_work; ++depth) {
+      for (auto& wp : workers) {
+        Worker& w = *wp;
+        while (!out_of_work && accepts_work(w) && w.chunks.size() < depth) {
+          std::size_t cap = std::numeric_limits<std::size_t>::max();
+          if (opt.max_tasks_per_child != 0) {
+            if (w.items_sent >= opt.max_tasks_per_child) break;
+            cap = opt.max_tasks_per_child - w.items_sent;
+          }
+          auto c = next_chunk(cap);
+          if (!c) {
+            out_of_work = true;
+            break;
+          }
+          if (!send(w, *c)) {
+            requeued.push_front(std::move(*c));
+            break;
+          }
+          w.items_sent += c->count();
+          w.chunks.push_back(std::move(*c));
+          any = true;
+        }
+      }
+    }
+    if (closed) {
+      // Nothing will come: let idle workers go.
+      const bool work_left = !requeued.empty() || !queue.empty();
+      for (auto& w : workers) {
+        if (!work_left && w->chunks.empty() && !w->stop_sent && w->pid != 0 && !w->sending_big()) {
+          Ring& ring = w->channel->tasks();
+          if (ring.try_reserve(0) != nullptr) {
+            ring.publish(pool::kStop, 0);
+            ring.wake_consumer();
+            w->stop_sent = true;
+          }
+        }
+      }
+    }
+    return any;
+  }
+
+  // ---------------------------------------------------------------- results
+  void on_item(Worker& w, bool ok, std::span<const std::byte> payload) {
+    if (w.chunks.empty() || w.chunks.front().done >= w.chunks.front().count()) {
+      w.corrupt = true;  // an answer to nothing
+      return;
+    }
+    Chunk& c = w.chunks.front();
+    const std::size_t index = c.index(c.done);
+    ++w.items_answered;
+    ++c.done;
+    if (ok) {
+      deliver(*c.batch, index, payload);
+    } else {
+      std::exception_ptr e;
+      try {
+        auto f = decode<pool::RemoteFailure>(payload);
+        e = std::make_exception_ptr(RemoteError(std::move(f.type_name), std::move(f.what), w.pid, index));
+      } catch (...) {
+        e = std::current_exception();
+      }
+      complete(*c.batch, index, std::move(e));
+    }
+    if (c.done == c.count()) {
+      w.last_batch = c.batch;
+      w.chunks.pop_front();
+    }
+  }
+
+  void on_message(Worker& w, std::uint32_t kind, std::span<const std::byte> payload) {
+    switch (kind) {
+      case pool::kOk:
+      case pool::kError:
+        on_item(w, kind == pool::kOk, payload);
+        break;
+      case pool::kChunkDone: {
+        pool::ChunkDone d{};
+        if (payload.size() != sizeof d) {
+          w.corrupt = true;
+          break;
+        }
+        std::memcpy(&d, payload.data(), sizeof d);
+        if (w.last_batch && d.count != 0) {
+          auto& book = w.last_batch->book();
+          const double per = static_cast<double>(d.elapsed_ns) / d.count;
+          book.ns_per_item = book.ns_per_item == 0 ? per : 0.7 * book.ns_per_item + 0.3 * per;
+        }
+        w.last_batch.reset();
+        break;
+      }
+      case pool::kRetiring:
+        w.retiring = true;
+        break;
+      case pool::kInitFailed: {
+        std::string what;
+        try {
+          auto f = decode<pool::RemoteFailure>(payload);
+          what = f.type_name + ": " + f.what;
+        } catch (...) {
+          what = "(undecodable error)";
+        }
+        break_pool("the pool's initializer failed in worker " + std::to_string(w.pid) +
+                   ": it raised " + what);
+        break;
+      }
+      default:
+        w.corrupt = true;
+    }
+  }
+
+  // Reads every record w has published. Returns true if any arrived.
+  bool drain(Worker& w) {
+    Ring& ring = w.channel->results();
+    bool any = false;
+    Ring::Record rec;
+    while (!w.corrupt) {
+      const auto p = ring.peek(rec);
+      if (p == Ring::Peek::kEmpty) break;
+      if (p == Ring::Peek::kCorrupt) {
+        w.corrupt = true;
+        break;
+      }
+      any = true;
+      if (rec.kind == pool::kFragment) {
+        collect_fragment(w, rec.payload);
+      } else {
+        on_message(w, rec.kind, rec.payload);
+      }
+      ring.release(rec);
+    }
+    if (any) ring.wake_producer();
+    if (w.corrupt && w.pid != 0 && !w.kill_at) {
+      sys::pidfd_send_signal(w.pidfd.get(), SIGKILL);
+      w.kill_at = Clock::now();
+    }
+    return any;
+  }
+
+  void collect_fragment(Worker& w, std::span<const std::byte> p) {
+    if (!w.in_fragment) {
+      pool::FragmentHead h{};
+      if (p.size() < sizeof h) {
+        w.corrupt = true;
+        return;
+      }
+      std::memcpy(&h, p.data(), sizeof h);
+      w.in_total = h.total;
+      w.in_kind = h.kind;
+      w.in_big.clear();
+      w.in_fragment = true;
+      p = p.subspan(sizeof h);
+    }
+    if (w.in_big.size() + p.size() > w.in_total) {
+      w.corrupt = true;
+      return;
+    }
+    w.in_big.insert(w.in_big.end(), p.begin(), p.end());
+    if (w.in_big.size() == w.in_total) {
+      w.in_fragment = false;
+      on_message(w, w.in_kind, w.in_big);
+      w.in_big = {};
+    }
+  }
+
+  bool drain_all() {
+    bool any = false;
+    for (auto& w : workers) {
+      if (w->pid != 0 && drain(*w)) any = true;
+    }
+    if (any) cv.notify_all();
+    return any;
+  }
+
+  // ---------------------------------------------------------------- failures
+  void break_pool(const std::string& why) {
+    if (broken) return;
+    broken = std::make_exception_ptr(Error(why));
+    fail_everything(broken);
+    for (auto& w : workers) kill_worker(*w, SIGKILL);
+  }
+
+  void kill_worker(Worker& w, int sig) {
+    if (w.pid == 0) return;
+    sys::pidfd_send_signal(w.pidfd.get(), sig);
+    if (sig == SIGTERM && !w.kill_at) w.kill_at = Clock::now() + opt.kill_grace;
+  }
+
+  // w's process ended: account for every item it held, then forget it.
+  void on_death(Worker& w) {
+    drain(w);
+    const std::optional<int> st = sys::reap_pidfd_noexcept(w.pidfd.get(), true);
+    const int status = st.value_or(-SIGKILL);
+    epoll.remove(w.pidfd.get());
+    w.pidfd.reset();
+    const int pid = w.pid;
+    w.pid = 0;
+
+    const auto& ws = w.channel->status();
+    const bool init_failed_silently =
+        ws.init_state.load(std::memory_order_acquire) ==
+            static_cast<std::uint32_t>(pool::InitState::kRunning) &&
+        opt.initializer && !terminated;
+    if (init_failed_silently && !broken) {
+      break_pool("the pool's initializer crashed in worker " + std::to_string(pid) + ": it " +
+                 describe_status(status));
+    }
+
+    const bool running = ws.items_started.load(std::memory_order_acquire) > w.items_answered;
+    bool first = true;
+    for (auto& c : w.chunks) {
+      if (c.done == c.count()) continue;
+      if (first && running && !terminated && !broken) {
+        const std::size_t index = c.index(c.done);
+        std::exception_ptr error;
+        if (w.timed_out) {
+          error = std::make_exception_ptr(TaskTimeout(opt.task_timeout, pid, index));
+        } else {
+          WorkerCrashed::Info info;
+          if (status < 0) {
+            info.signal = -status;
+          } else {
+            info.exit_code = status;
+          }
+          info.pid = pid;
+          info.index = index;
+          error = std::make_exception_ptr(WorkerCrashed(std::move(info)));
+        }
+        if (c.attempts < opt.retries) {
+          Chunk retry = c;
+          retry.begin = c.begin + c.done;
+          retry.end = retry.begin + 1;
+          retry.done = 0;
+          retry.attempts = c.attempts + 1;
+          requeued.push_back(std::move(retry));
+        } else {
+          complete(*c.batch, index, std::move(error));
+        }
+        ++c.done;
+      }
+      first = false;
+      if (c.done < c.count()) {
+        Chunk rest = c;
+        rest.begin = c.begin + c.done;
+        rest.done = 0;
+        rest.attempts = 0;
+        requeued.push_back(std::move(rest));
+      }
+    }
+    w.chunks.clear();
+    cv.notify_all();
+  }
+
+  // ---------------------------------------------------------------- workers
+  [[nodiscard]] std::size_t working_workers() const {
+    return static_cast<std::size_t>(std::count_if(workers.begin(), workers.end(), [](auto& w) {
+      return w->pid != 0 && !w->retiring && !w->stop_sent && !w->timed_out && !w->corrupt;
+    }));
+  }
+
+  void spawn() {
+    auto w = std::make_unique<Worker>();
+    w->key = next_key++;
+    w->channel = std::make_unique<Channel>();
+    pool::WorkerBootstrap boot;
+    boot.channel = w->channel.get();
+    boot.shared = shared;
+    boot.doorbell_fd = doorbell.get();
+    boot.initializer = &opt.initializer;
+    boot.max_tasks = opt.max_tasks_per_child;
+    boot.memory_limit = opt.memory_limit_bytes;
+    boot.record_start_times = opt.task_timeout.count() > 0;
+    boot.close_fds = {control.get(), timer.get()};
+    for (auto& other : workers) {
+      if (other->pidfd) boot.close_fds.push_back(other->pidfd.get());
+    }
+    auto child = launch::fork_child(&pool::worker_main, &boot);
+    w->pid = child.pid;
+    w->pidfd = std::move(child.pidfd);
+    epoll.add(w->pidfd.get(), w->key);
+    workers.push_back(std::move(w));
+  }
+
+  // Keeps `n` workers while the pool runs; forgets the dead.
+  void maintain() {
+    std::erase_if(workers, [](auto& w) { return w->pid == 0; });
+    if (closed || terminated || broken) return;
+    while (working_workers() < n) {
+      try {
+        spawn();
+      } catch (const std::exception& e) {
+        break_pool(std::string("cannot start a pool worker: ") + e.what());
+        return;
+      }
+    }
+  }
+
+  // Deadlines: kill grace and task timeouts. Returns the earliest one to wake up for.
+  std::optional<Clock::time_point> check_deadlines() {
+    const auto now = Clock::now();
+    std::optional<Clock::time_point> earliest;
+    auto consider = [&](Clock::time_point t) {
+      if (!earliest || t < *earliest) earliest = t;
+    };
+    const bool timeouts = opt.task_timeout.count() > 0;
+    for (auto& wp : workers) {
+      Worker& w = *wp;
+      if (w.pid == 0) continue;
+      if (w.kill_at) {
+        if (now >= *w.kill_at) {
+          sys::pidfd_send_signal(w.pidfd.get(), SIGKILL);
+          // Stays set (in the past): the death is near; don't re-arm for it.
+        } else {
+          consider(*w.kill_at);
+        }
+        continue;
+      }
+      if (!timeouts || w.chunks.empty()) continue;
+      const auto& ws = w.channel->status();
+      if (ws.items_started.load(std::memory_order_acquire) > w.items_answered) {
+        const std::int64_t started_ns = ws.item_started_ns.load(std::memory_order_relaxed);
+        const Clock::time_point deadline =
+            Clock::time_point(std::chrono::nanoseconds(started_ns)) + opt.task_timeout;
+        if (now >= deadline) {
+          w.timed_out = true;
+          kill_worker(w, SIGTERM);
+          consider(*w.kill_at);
+        } else {
+          consider(deadline);
+        }
+      } else {
+        consider(now + opt.task_timeout);  // its next item starts no earlier than now
+      }
+    }
+    return earliest;
+  }
+
+  [[nodiscard]] bool all_done() const {
+    return requeued.empty() && queue.empty() &&
+           std::all_of(workers.begin(), workers.end(), [](auto& w) { return w->chunks.empty(); });
+  }
+
+  // ---------------------------------------------------------------- the supervisor
+  void run() noexcept {
+    std::unique_lock lk(mu, std::defer_lock);
+    try {
+      auto mask = sys::block_all_signals();  // signals are for the application's threads
+      (void)mask;
+      lk.lock();
+      try {
+        maintain();
+      } catch (...) {
+        start_error = std::current_exception();
+      }
+      started = true;
+      cv.notify_all();
+      std::array<epoll_event, 64> events{};
+      for (;;) {
+        drain_all();
+        for (auto& w : workers) {
+          if (w->corrupt && w->pid != 0 && !w->kill_at) kill_worker(*w, SIGKILL);
+        }
+        dispatch();
+        maintain();
+        dispatch();
+        const auto deadline = check_deadlines();
+        sys::timerfd_arm(timer.get(), deadline);
+        if ((closed || terminated || broken) && workers.empty()) break;
+        // Ask to be woken by the next result, then look once more before sleeping.
+        shared->supervisor_waiting.store(1, std::memory_order_seq_cst);
+        bool pending = false;
+        for (auto& w : workers) {
+          if (w->pid != 0 && !w->channel->results().empty()) pending = true;
+        }
+        if (pending) continue;
+        lk.unlock();
+        const std::size_t nev = epoll.wait(events, std::nullopt);
+        lk.lock();
+        for (std::size_t i = 0; i < nev; ++i) {
+          const std::uint64_t key = events[i].data.u64;
+          if (key == kDoorbellKey) {
+            sys::eventfd_drain(doorbell.get());
+          } else if (key == kControlKey) {
+            sys::eventfd_drain(control.get());
+          } else if (key == kTimerKey) {
+            sys::timerfd_drain(timer.get());
+          } else {
+            for (auto& w : workers) {
+              if (w->key == key && w->pid != 0) on_death(*w);
+            }
+          }
+        }
+      }
+      supervisor_done = true;
+      cv.notify_all();
+    } catch (const std::exception& e) {
+      // Nothing above should throw; if it did, the pool cannot go on: fail what is pending.
+      if (!lk.owns_lock()) lk.lock();
+      started = true;
+      emergency_stop(e.what());
+    }
+  }
+
+  void emergency_stop(const std::string& why) noexcept {
+    try {
+      if (!broken) broken = std::make_exception_ptr(Error("the pool's supervisor failed: " + why));
+      fail_everything(broken);
+    } catch (...) {
+    }
+    for (auto& w : workers) {
+      if (w->pid != 0) {
+        sys::kill_and_reap(w->pid);
+        w->pid = 0;
+      }
+    }
+    supervisor_done = true;
+    cv.notify_all();
+  }
+
+  void poke() noexcept { sys::eventfd_signal(control.get()); }
+};
+
+// ------------------------------------------------------------------ PoolCore
+
+PoolCore::PoolCore(PoolOptions options) : s_(std::make_unique<State>()) {
+  if (options.start_method && *options.start_method != StartMethod::fork) {
+    throw Error("mproc::Pool: start method '" + std::string(to_string(*options.start_method)) +
+                "' is not available yet; use StartMethod::fork");
+  }
+  s_->opt = std::move(options);
+  s_->n = s_->opt.processes != 0 ? s_->opt.processes : process_cpu_count();
+  s_->epoll.add(s_->doorbell.get(), kDoorbellKey);
+  s_->epoll.add(s_->control.get(), kControlKey);
+  s_->epoll.add(s_->timer.get(), kTimerKey);
+  s_->supervisor = std::thread([s = s_.get()] { s->run(); });
+  std::unique_lock lk(s_->mu);
+  s_->cv.wait(lk, [&] { return s_->started; });
+  if (s_->start_error || s_->broken) {
+    auto e = s_->start_error ? s_->start_error : s_->broken;
+    s_->terminated = true;
+    s_->closed = true;
+    lk.unlock();
+    s_->poke();
+    s_->supervisor.join();
+    std::rethrow_exception(e);
+  }
+}
+
+PoolCore::~PoolCore() {
+  try {
+    terminate();
+    join();
+  } catch (...) {
+  }
+}
+
+unsigned PoolCore::processes() const noexcept { return s_->n; }
+const PoolOptions& PoolCore::options() const noexcept { return s_->opt; }
+
+void PoolCore::submit(const std::shared_ptr<Batch>& batch, std::shared_ptr<const Segment> items,
+                      bool last) {
+  std::lock_guard lk(s_->mu);
+  if (s_->broken) std::rethrow_exception(s_->broken);
+  if (s_->closed) throw PoolClosed();
+  auto& book = batch->book();
+  book.submitted += items->size();
+  book.undispatched += items->size();
+  if (items->size() != 0) book.segments.push_back(std::move(items));
+  if (last) book.input_closed = true;
+  s_->enqueue(batch);
+  s_->dispatch();
+  if (book.finished()) s_->cv.notify_all();
+  if (s_->opt.task_timeout.count() > 0) s_->poke();  // the supervisor arms the deadline
+}
+
+void PoolCore::close_input(const std::shared_ptr<Batch>& batch) {
+  std::lock_guard lk(s_->mu);
+  batch->book().input_closed = true;
+  s_->cv.notify_all();
+}
+
+bool PoolCore::wait(Batch& batch, const std::function<bool()>& pred,
+                    std::optional<std::chrono::steady_clock::time_point> deadline,
+                    const std::function<void(const BatchProgress&)>& on_progress) {
+  std::unique_lock lk(s_->mu);
+  for (;;) {
+    if (pred()) return true;
+    s_->drain_all();
+    s_->dispatch();
+    if (pred()) return true;
+    if (on_progress) {
+      const BatchProgress p = progress_locked(batch);
+      lk.unlock();
+      on_progress(p);
+      lk.lock();
+      if (pred()) return true;
+    }
+    if (deadline && Clock::now() >= *deadline) return false;
+    if (s_->supervisor_done) {
+      // No one will deliver anything any more.
+      return pred();
+    }
+    // Spin briefly: a short task's answer lands here without any thread sleeping.
+    const std::uint64_t seen = s_->shared->chunk_ends.load(std::memory_order_acquire);
+    lk.unlock();
+    const auto spin_until = Clock::now() + kWaiterSpin;
+    bool moved = false;
+    for (unsigned i = 0; !moved; ++i) {
+      cpu_relax();
+      moved = s_->shared->chunk_ends.load(std::memory_order_acquire) != seen;
+      if ((i & 31) == 31 && Clock::now() > spin_until) break;
+    }
+    lk.lock();
+    if (moved) continue;
+    if (pred()) return true;
+    // Sleep until the supervisor delivers something. With a progress display, wake up at least
+    // every 100 ms to redraw it.
+    auto until = deadline;
+    if (on_progress) {
+      const auto tick = Clock::now() + std::chrono::milliseconds(100);
+      if (!until || tick < *until) until = tick;
+    }
+    if (until) {
+      s_->cv.wait_until(lk, *until);
+    } else {
+      s_->cv.wait(lk);
+    }
+  }
+}
+
+void PoolCore::wait_all(Batch& batch, std::optional<std::size_t> total) {
+  auto session = pool::ProgressSession::make(s_->opt, total);
+  auto finished = [&] { return batch.book().finished(); };
+  if (!session) {
+    wait(batch, finished, std::nullopt);
+    return;
+  }
+  try {
+    wait(batch, finished, std::nullopt,
+         [&](const BatchProgress& p) { session->update(p.completed, p.failed); });
+  } catch (...) {
+    session->finish(false);
+    throw;
+  }
+  const BatchProgress p = progress(batch);
+  session->update(p.completed, p.failed);
+  session->finish(p.failed == 0);
+}
+
+BatchProgress PoolCore::progress(const Batch& batch) {
+  std::lock_guard lk(s_->mu);
+  return progress_locked(batch);
+}
+
+BatchProgress PoolCore::progress_locked(const Batch& batch) const {
+  auto& book = const_cast<Batch&>(batch).book();
+  return BatchProgress{book.completed, book.failed, book.finished()};
+}
+
+bool PoolCore::cancel(Batch& batch) {
+  std::lock_guard lk(s_->mu);
+  auto& book = batch.book();
+  if (book.finished()) return false;
+  const bool untouched = book.dispatched_chunks == 0;
+  s_->fail_undispatched(batch, std::make_exception_ptr(Cancelled()));
+  s_->cv.notify_all();
+  return untouched;
+}
+
+void PoolCore::abandon(Batch& batch) noexcept {
+  try {
+    std::lock_guard lk(s_->mu);
+    auto& book = batch.book();
+    book.abandoned = true;
+    book.input_closed = true;
+    s_->fail_undispatched(batch, std::make_exception_ptr(Cancelled()));
+  } catch (...) {
+  }
+}
+
+void PoolCore::close() {
+  {
+    std::lock_guard lk(s_->mu);
+    s_->closed = true;
+  }
+  s_->poke();
+}
+
+void PoolCore::join() {
+  std::unique_lock lk(s_->mu);
+  if (!s_->closed && !s_->terminated) {
+    throw Error("mproc::Pool::join() before close() or terminate()");
+  }
+  s_->cv.wait(lk, [&] { return s_->supervisor_done; });
+  if (s_->joined) return;
+  s_->joined = true;
+  lk.unlock();
+  if (s_->supervisor.joinable()) s_->supervisor.join();
+}
+
+void PoolCore::terminate() {
+  {
+    std::lock_guard lk(s_->mu);
+    if (s_->supervisor_done) return;
+    s_->closed = true;
+    s_->terminated = true;
+    s_->fail_everything(std::make_exception_ptr(Cancelled("the pool was terminated")));
+    for (auto& w : s_->workers) s_->kill_worker(*w, SIGTERM);
+  }
+  s_->poke();
+  join();
+}
+
+std::vector<int> PoolCore::worker_pids() {
+  std::lock_guard lk(s_->mu);
+  std::vector<int> out;
+  for (auto& w : s_->workers) {
+    if (w->pid != 0 && !w->retiring && !w->stop_sent) out.push_back(w->pid);
+  }
+  return out;
+}
+
+}  // namespace mproc::detail

@@ -1,0 +1,24 @@
+// The progress display of one map-like call: the terminal bar and/or the user's callback, as
+// PoolOptions asks. Used by the waiting thread only.
+#pragma once
+
+#include <chrono>
+#include <cstddef>
+#include <memory>
+#include <optional>
+
+#include "mproc/detail/pool_core.hpp"
+
+namespace mproc::pool {
+
+class ProgressSession {
+ public:
+  // nullptr when the options ask for no progress at all.
+  static std::unique_ptr<ProgressSession> make(const PoolOptions& options,
+                                               std::optional<std::size_t> total);
+  virtual ~ProgressSession() = default;
+  virtual void update(std::size_t done, std::size_t failed) = 0;
+  virtual void finish(bool ok) noexcept = 0;
+};
+
+}  // namespace mproc::pool

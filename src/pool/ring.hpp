@@ -1,0 +1,175 @@
+// A single-producer single-consumer ring of variable-length records in shared memory: one
+// direction of a worker's channel. The producer reserves a contiguous span, encodes straight
+// into it and publishes it with one release store; the consumer reads records in place. No
+// syscalls on the hot path; sleeping and waking are the caller's (see channel.hpp).
+//
+// A record is an 8-byte header {size, kind} and `size` payload bytes, padded to 8. A record
+// that would straddle the end is preceded by a kPad record filling the rest of the ring, so
+// every record is contiguous; a payload up to max_record() always fits an empty ring.
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <optional>
+#include <cstddef>
+#include <cstdint>
+#include <cstring>
+#include <span>
+
+#include "sys/futex.hpp"
+
+namespace mproc::pool {
+
+inline constexpr std::size_t kCacheLine = 64;
+
+struct RecordHeader {
+  std::uint32_t size;  // payload bytes
+  std::uint32_t kind;  // what the payload is (channel.hpp); kPad: skip to the ring's start
+};
+inline constexpr std::uint32_t kPad = 0xffffffffu;
+
+struct RingControl {
+  alignas(kCacheLine) std::atomic<std::uint64_t> head{0};  // bytes published by the producer
+  alignas(kCacheLine) std::atomic<std::uint64_t> tail{0};  // bytes released by the consumer
+  // Spin-then-sleep: the side about to sleep sets its flag, re-checks, then futex-waits on
+  // its sequence word; the other side, after making progress, bumps the word and wakes it.
+  alignas(kCacheLine) std::atomic<std::uint32_t> consumer_sleeping{0};
+  std::atomic<std::uint32_t> consumer_seq{0};
+  alignas(kCacheLine) std::atomic<std::uint32_t> producer_sleeping{0};
+  std::atomic<std::uint32_t> producer_seq{0};
+};
+
+class Ring {
+ public:
+  Ring() = default;
+  // control and data (capacity bytes, a power of two, 8-aligned) live in shared memory.
+  Ring(RingControl* control, std::byte* data, std::size_t capacity) noexcept
+      : c_(control), data_(data), cap_(capacity) {}
+
+  [[nodiscard]] RingControl& control() const noexcept { return *c_; }
+  [[nodiscard]] std::size_t capacity() const noexcept { return cap_; }
+  // The largest payload a single record may carry.
+  [[nodiscard]] std::size_t max_record() const noexcept { return cap_ / 2 - sizeof(RecordHeader); }
+
+  static constexpr std::size_t padded(std::size_t payload) noexcept {
+    return (sizeof(RecordHeader) + payload + 7) & ~std::size_t{7};
+  }
+
+  // --- producer ---
+  // A span of `size` bytes to fill, or an empty span if the ring has no room now.
+  // size <= max_record(). Nothing is visible to the consumer until publish().
+  [[nodiscard]] std::byte* try_reserve(std::size_t size) noexcept {
+    const std::size_t need = padded(size);
+    const std::uint64_t head = c_->head.load(std::memory_order_relaxed);
+    const std::uint64_t tail = c_->tail.load(std::memory_order_acquire);
+    const std::size_t pos = static_cast<std::size_t>(head & (cap_ - 1));
+    const std::size_t to_end = cap_ - pos;
+    const std::size_t free = cap_ - static_cast<std::size_t>(head - tail);
+    if (need <= to_end) {
+      if (need > free) return nullptr;
+      pending_pad_ = 0;
+    } else {
+      if (to_end + need > free) return nullptr;
+      pending_pad_ = to_end;
+    }
+    const std::size_t at = pending_pad_ ? 0 : pos;
+    return data_ + at + sizeof(RecordHeader);
+  }
+  // Publishes the record reserved last, with its final size (<= the reserved size).
+  void publish(std::uint32_t kind, std::size_t size) noexcept {
+    std::uint64_t head = c_->head.load(std::memory_order_relaxed);
+    if (pending_pad_) {
+      RecordHeader pad{static_cast<std::uint32_t>(pending_pad_ - sizeof(RecordHeader)), kPad};
+      std::memcpy(data_ + (head & (cap_ - 1)), &pad, sizeof pad);
+      head += pending_pad_;
+      pending_pad_ = 0;
+    }
+    RecordHeader h{static_cast<std::uint32_t>(size), kind};
+    std::memcpy(data_ + (head & (cap_ - 1)), &h, sizeof h);
+    c_->head.store(head + padded(size), std::memory_order_release);
+  }
+  // The consumer may have gone to sleep: the producer calls this after publish().
+  void wake_consumer() noexcept { wake(c_->consumer_sleeping, c_->consumer_seq); }
+  // The producer may sleep waiting for room: the consumer calls this after release().
+  void wake_producer() noexcept { wake(c_->producer_sleeping, c_->producer_seq); }
+
+  // Consumer: sleeps until the ring is not empty (or a spurious wake-up; re-check).
+  void sleep_until_not_empty(std::optional<std::chrono::nanoseconds> timeout = std::nullopt) {
+    sleep(c_->consumer_sleeping, c_->consumer_seq, [&] { return !empty(); }, timeout);
+  }
+  // Producer: sleeps until `bytes` more bytes may be free (or a spurious wake-up; re-check).
+  void sleep_until_room(std::size_t bytes) {
+    sleep(c_->producer_sleeping, c_->producer_seq, [&] { return cap_ - used() >= bytes; },
+          std::nullopt);
+  }
+
+  // --- consumer ---
+  struct Record {
+    std::uint32_t kind = 0;
+    std::span<const std::byte> payload{};
+  };
+  enum class Peek { kEmpty, kRecord, kCorrupt };
+  // The oldest unreleased record (pads are skipped). kCorrupt: the producer's bytes do not
+  // describe a record inside what it published (a task scribbled on the channel); the caller
+  // must stop reading this ring.
+  [[nodiscard]] Peek peek(Record& out) noexcept {
+    std::uint64_t tail = c_->tail.load(std::memory_order_relaxed);
+    for (;;) {
+      const std::uint64_t head = c_->head.load(std::memory_order_acquire);
+      if (tail == head) return Peek::kEmpty;
+      const std::uint64_t avail = head - tail;
+      const std::size_t pos = static_cast<std::size_t>(tail & (cap_ - 1));
+      RecordHeader h;
+      std::memcpy(&h, data_ + pos, sizeof h);
+      if (avail > cap_ || avail < sizeof h || padded(h.size) > avail) return Peek::kCorrupt;
+      if (h.kind == kPad) {
+        if (pos + sizeof(RecordHeader) + h.size != cap_) return Peek::kCorrupt;
+        tail += sizeof(RecordHeader) + h.size;
+        c_->tail.store(tail, std::memory_order_release);
+        continue;
+      }
+      if (pos + sizeof(RecordHeader) + h.size > cap_) return Peek::kCorrupt;
+      out.kind = h.kind;
+      out.payload = {data_ + pos + sizeof(RecordHeader), h.size};
+      return Peek::kRecord;
+    }
+  }
+  // Releases the record peek() returned.
+  void release(const Record& r) noexcept {
+    const std::uint64_t tail = c_->tail.load(std::memory_order_relaxed);
+    c_->tail.store(tail + padded(r.payload.size()), std::memory_order_release);
+  }
+  [[nodiscard]] bool empty() const noexcept {
+    return c_->head.load(std::memory_order_acquire) == c_->tail.load(std::memory_order_relaxed);
+  }
+  [[nodiscard]] std::size_t used() const noexcept {
+    return static_cast<std::size_t>(c_->head.load(std::memory_order_acquire) -
+                                    c_->tail.load(std::memory_order_acquire));
+  }
+
+ private:
+  static void wake(std::atomic<std::uint32_t>& sleeping, std::atomic<std::uint32_t>& seq) noexcept {
+    std::atomic_thread_fence(std::memory_order_seq_cst);  // pairs with the fence in sleep()
+    if (sleeping.load(std::memory_order_relaxed) != 0) {
+      sleeping.store(0, std::memory_order_relaxed);
+      seq.fetch_add(1, std::memory_order_release);
+      sys::futex_wake(seq);
+    }
+  }
+  template <class Ready>
+  static void sleep(std::atomic<std::uint32_t>& sleeping, std::atomic<std::uint32_t>& seq,
+                    Ready ready, std::optional<std::chrono::nanoseconds> timeout) {
+    const std::uint32_t s = seq.load(std::memory_order_acquire);
+    sleeping.store(1, std::memory_order_relaxed);
+    std::atomic_thread_fence(std::memory_order_seq_cst);
+    if (!ready()) sys::futex_wait(seq, s, timeout);
+    sleeping.store(0, std::memory_order_relaxed);
+  }
+
+  RingControl* c_ = nullptr;
+  std::byte* data_ = nullptr;
+  std::size_t cap_ = 0;
+  std::size_t pending_pad_ = 0;
+};
+
+}  // namespace mproc::pool

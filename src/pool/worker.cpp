@@ -1,0 +1,347 @@
+#include "pool/worker.hpp"
+
+#include <cxxabi.h>
+#include <time.h>
+
+#include <cstdlib>
+#include <cstring>
+#include <exception>
+#include <new>
+#include <string>
+#include <typeinfo>
+
+#include "mproc/codec.hpp"
+#include "mproc/detail/pool_core.hpp"
+#include "sys/event.hpp"
+#include "sys/fork.hpp"
+#include "sys/memory.hpp"
+
+namespace mproc::pool {
+namespace {
+
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+constexpr bool kSanitizerReservesAddressSpace = true;
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer) || __has_feature(thread_sanitizer)
+constexpr bool kSanitizerReservesAddressSpace = true;
+#else
+constexpr bool kSanitizerReservesAddressSpace = false;
+#endif
+#else
+constexpr bool kSanitizerReservesAddressSpace = false;
+#endif
+
+// How long a worker that ran out of work keeps looking before it sleeps: long enough for the
+// parent's next apply() to land without a futex wake-up, short next to any real task.
+constexpr std::chrono::microseconds kIdleSpin{50};
+
+std::int64_t monotonic_ns() noexcept {
+  timespec ts{};
+  ::clock_gettime(CLOCK_MONOTONIC, &ts);
+  return static_cast<std::int64_t>(ts.tv_sec) * 1'000'000'000 + ts.tv_nsec;
+}
+
+inline void cpu_relax() noexcept {
+#if defined(__x86_64__) || defined(__i386__)
+  __builtin_ia32_pause();
+#elif defined(__aarch64__)
+  asm volatile("yield");
+#endif
+}
+
+std::string demangle(const char* name) {
+  int status = 0;
+  char* s = abi::__cxa_demangle(name, nullptr, nullptr, &status);
+  if (status != 0 || s == nullptr) return name;
+  std::string out(s);
+  std::free(s);
+  return out;
+}
+
+// Inside a catch: the exception's type and message.
+RemoteFailure current_failure() {
+  RemoteFailure f;
+  const std::type_info* t = abi::__cxa_current_exception_type();
+  f.type_name = t ? demangle(t->name()) : "<unknown type>";
+  try {
+    throw;
+  } catch (const std::exception& e) {
+    f.what = e.what();
+  } catch (...) {
+    f.what = "(not derived from std::exception)";
+  }
+  return f;
+}
+
+class Worker final : public detail::ResultSink {
+ public:
+  explicit Worker(WorkerBootstrap& b)
+      : b_(b), tasks_(b.channel->tasks()), results_(b.channel->results()),
+        status_(b.channel->status()) {}
+
+  int run() {
+    if (!initialize()) return 3;
+    for (;;) {
+      Ring::Record rec;
+      if (!next_record(rec)) return 4;  // our channel is corrupt: nothing sane left to do
+      if (rec.kind == kFragment) {
+        if (!collect_fragment(rec)) return 4;
+        if (stop_) return 0;
+        continue;
+      }
+      const bool go_on = handle(rec.kind, rec.payload);
+      tasks_.release(rec);
+      tasks_.wake_producer();
+      if (!go_on) return 0;
+    }
+  }
+
+  // --- ResultSink ---
+  std::span<std::byte> reserve(std::size_t n) override {
+    if (n <= results_.max_record()) {
+      big_result_ = false;
+      return {wait_for_room(n), n};
+    }
+    big_result_ = true;
+    big_.resize(n);
+    return big_;
+  }
+  void commit(std::size_t n) override { publish(kOk, n); }
+
+ private:
+  bool initialize() {
+    if (b_.memory_limit != 0 && !kSanitizerReservesAddressSpace) {
+      sys::limit_address_space_growth(b_.memory_limit);
+    }
+    try {
+      if (b_.initializer != nullptr && *b_.initializer) (*b_.initializer)();
+      status_.init_state.store(static_cast<std::uint32_t>(InitState::kDone),
+                               std::memory_order_release);
+      return true;
+    } catch (...) {
+      status_.init_state.store(static_cast<std::uint32_t>(InitState::kFailed),
+                               std::memory_order_release);
+      try {
+        send_encoded(kInitFailed, current_failure());
+      } catch (...) {
+      }
+      ring_doorbell();
+      return false;
+    }
+  }
+
+  // The next task record: spin a little, then sleep on the ring's futex.
+  bool next_record(Ring::Record& rec) {
+    const auto spin_until = std::chrono::steady_clock::now() + kIdleSpin;
+    for (unsigned i = 0;; ++i) {
+      switch (tasks_.peek(rec)) {
+        case Ring::Peek::kRecord:
+          return true;
+        case Ring::Peek::kCorrupt:
+          return false;
+        case Ring::Peek::kEmpty:
+          break;
+      }
+      if ((i & 63) == 63 && std::chrono::steady_clock::now() > spin_until) {
+        tasks_.sleep_until_not_empty();
+      } else {
+        cpu_relax();
+      }
+    }
+  }
+
+  // A message too big for one record arrives in pieces; the last piece runs it.
+  bool collect_fragment(const Ring::Record& rec) {
+    auto p = rec.payload;
+    if (!in_fragment_) {
+      FragmentHead head{};
+      if (p.size() < sizeof head) return false;
+      std::memcpy(&head, p.data(), sizeof head);
+      frag_total_ = head.total;
+      frag_kind_ = head.kind;
+      frag_.clear();
+      frag_.reserve(head.total);
+      p = p.subspan(sizeof head);
+      in_fragment_ = true;
+    }
+    if (frag_.size() + p.size() > frag_total_) return false;
+    frag_.insert(frag_.end(), p.begin(), p.end());
+    tasks_.release(rec);
+    tasks_.wake_producer();
+    ring_doorbell();  // the parent may be waiting for room to send the next piece
+    if (frag_.size() == frag_total_) {
+      in_fragment_ = false;
+      std::vector<std::byte> msg = std::move(frag_);
+      frag_ = {};
+      if (!handle(frag_kind_, msg)) stop_ = true;
+    }
+    return true;
+  }
+
+  // Runs one message; false when the worker must stop.
+  bool handle(std::uint32_t kind, std::span<const std::byte> msg) {
+    if (kind == kStop) return false;
+    if (kind != kChunk || msg.size() < sizeof(ChunkHeader)) return true;  // unknown: ignore
+    ChunkHeader h{};
+    std::memcpy(&h, msg.data(), sizeof h);
+    auto items = msg.subspan(sizeof h);
+    auto invoker = reinterpret_cast<detail::ItemInvoker>(h.invoker);
+    const std::int64_t t0 = monotonic_ns();
+    for (std::uint32_t k = 0; k < h.count; ++k) {
+      std::uint32_t len = 0;
+      if (items.size() < sizeof len) return false;
+      std::memcpy(&len, items.data(), sizeof len);
+      items = items.subspan(sizeof len);
+      if (items.size() < len) return false;
+      run_item(invoker, h.fn, items.first(len));
+      items = items.subspan(len);
+      ++done_;
+      if (must_retire()) {
+        send_raw(kRetiring, {});
+        finish_chunk(t0, k + 1);
+        return false;
+      }
+    }
+    finish_chunk(t0, h.count);
+    return true;
+  }
+
+  void run_item(detail::ItemInvoker invoker, std::uint64_t fn, std::span<const std::byte> args) {
+    if (b_.record_start_times) {
+      status_.item_started_ns.store(monotonic_ns(), std::memory_order_relaxed);
+    }
+    status_.items_started.store(done_ + 1, std::memory_order_release);
+    try {
+      invoker(static_cast<std::uintptr_t>(fn), args, *this);
+    } catch (const std::bad_alloc&) {
+      retire_ = true;  // the heap may be fragmented or the limit reached: start afresh
+      send_failure();
+    } catch (...) {
+      send_failure();
+    }
+  }
+
+  void send_failure() {
+    try {
+      send_encoded(kError, current_failure());
+    } catch (...) {
+      // Encoding the failure failed (out of memory): send what fits without allocating.
+      static constexpr char kType[] = "std::bad_alloc";
+      RemoteFailure f;
+      try {
+        f.type_name = kType;
+      } catch (...) {
+      }
+      send_encoded(kError, f);
+    }
+  }
+
+  bool must_retire() {
+    if (retire_) return true;
+    if (b_.max_tasks != 0 && done_ >= b_.max_tasks) return true;
+    if (b_.memory_limit != 0) {
+      if (auto rss = sys::resident_bytes(); rss && *rss > b_.memory_limit) return true;
+    }
+    return false;
+  }
+
+  void finish_chunk(std::int64_t t0, std::uint32_t count) {
+    ChunkDone d{static_cast<std::uint64_t>(monotonic_ns() - t0), count, 0};
+    send_raw(kChunkDone, {reinterpret_cast<const std::byte*>(&d), sizeof d});
+    b_.shared->chunk_ends.fetch_add(1, std::memory_order_release);
+    ring_doorbell();
+  }
+
+  template <class T>
+  void send_encoded(std::uint32_t kind, const T& value) {
+    const std::size_t n = encoded_size(value);
+    auto buf = reserve(n);
+    encode_into(buf, value);
+    publish(kind, n);
+  }
+
+  void send_raw(std::uint32_t kind, std::span<const std::byte> bytes) {
+    auto buf = reserve(bytes.size());
+    if (!bytes.empty()) std::memcpy(buf.data(), bytes.data(), bytes.size());
+    publish(kind, bytes.size());
+  }
+
+  // Publishes the last reservation (in the ring, or big_ sent in pieces).
+  void publish(std::uint32_t kind, std::size_t n) {
+    if (!big_result_) {
+      results_.publish(kind, n);
+      return;
+    }
+    big_result_ = false;
+    std::size_t sent = 0;
+    bool first = true;
+    while (sent < n || first) {
+      const std::size_t head = first ? sizeof(FragmentHead) : 0;
+      const std::size_t piece = std::min(n - sent, results_.max_record() - head);
+      std::byte* p = wait_for_room(head + piece);
+      if (first) {
+        FragmentHead fh{n, kind, 0};
+        std::memcpy(p, &fh, sizeof fh);
+      }
+      std::memcpy(p + head, big_.data() + sent, piece);
+      results_.publish(kFragment, head + piece);
+      sent += piece;
+      first = false;
+      ring_doorbell();
+    }
+    big_.clear();
+    big_.shrink_to_fit();
+  }
+
+  std::byte* wait_for_room(std::size_t n) {
+    for (;;) {
+      if (std::byte* p = results_.try_reserve(n)) return p;
+      ring_doorbell();
+      results_.sleep_until_room(Ring::padded(n) * 2);
+    }
+  }
+
+  // Wakes the supervisor if it sleeps.
+  void ring_doorbell() noexcept {
+    std::atomic_thread_fence(std::memory_order_seq_cst);
+    auto& w = b_.shared->supervisor_waiting;
+    if (w.load(std::memory_order_relaxed) != 0 && w.exchange(0) != 0) {
+      sys::eventfd_signal(b_.doorbell_fd);
+    }
+  }
+
+  WorkerBootstrap& b_;
+  Ring& tasks_;
+  Ring& results_;
+  WorkerStatus& status_;
+  std::uint64_t done_ = 0;
+  bool retire_ = false;
+  bool stop_ = false;
+  bool big_result_ = false;
+  std::vector<std::byte> big_{};
+  bool in_fragment_ = false;
+  std::uint64_t frag_total_ = 0;
+  std::uint32_t frag_kind_ = 0;
+  std::vector<std::byte> frag_{};
+};
+
+}  // namespace
+
+int worker_main(void* bootstrap) noexcept {
+  auto& b = *static_cast<WorkerBootstrap*>(bootstrap);
+  for (int fd : b.close_fds) sys::child::close_fd(fd);
+  sys::SignalMask none{};
+  sigemptyset(&none.set);
+  sys::child::set_signal_mask(none);  // the supervisor that forked us blocks everything
+  int code = 0;
+  try {
+    Worker w(b);
+    code = w.run();
+  } catch (...) {
+    code = 5;
+  }
+  sys::child::flush_stdio();
+  return code;
+}
+
+}  // namespace mproc::pool

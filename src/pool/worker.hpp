@@ -1,0 +1,30 @@
+// The worker side of the pool: what a forked worker runs until it is told to stop, retires or
+// dies. It reads chunks from its channel's task ring, runs each item through the chunk's
+// invoker and answers every item, in order, on the result ring.
+#pragma once
+
+#include <chrono>
+#include <cstddef>
+#include <functional>
+#include <vector>
+
+#include "pool/channel.hpp"
+
+namespace mproc::pool {
+
+// Everything a worker needs, prepared by the parent before the fork (the child sees a copy).
+struct WorkerBootstrap {
+  Channel* channel = nullptr;
+  PoolShared* shared = nullptr;
+  int doorbell_fd = -1;                       // eventfd the supervisor sleeps on
+  std::vector<int> close_fds{};               // the parent's fds the worker has no use for
+  const std::function<void()>* initializer = nullptr;
+  std::size_t max_tasks = 0;                  // 0: unlimited
+  std::size_t memory_limit = 0;               // 0: none
+  bool record_start_times = false;            // a task timeout is set
+};
+
+// launch::ChildBody for a pool worker; the result is the exit code.
+int worker_main(void* bootstrap) noexcept;
+
+}  // namespace mproc::pool

@@ -1,0 +1,68 @@
+#include "sys/memory.hpp"
+
+#include <sys/mman.h>
+#include <sys/resource.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <utility>
+
+#include "sys/check.hpp"
+#include "sys/cpu.hpp"
+
+namespace mproc::sys {
+
+SharedMapping::SharedMapping(std::size_t size) : size_(size) {
+  void* p = ::mmap(nullptr, size, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+  if (p == MAP_FAILED) detail::throw_errno("mmap");
+  data_ = p;
+}
+
+SharedMapping::SharedMapping(SharedMapping&& o) noexcept
+    : data_(std::exchange(o.data_, nullptr)), size_(std::exchange(o.size_, 0)) {}
+
+SharedMapping& SharedMapping::operator=(SharedMapping&& o) noexcept {
+  if (this != &o) {
+    if (data_ != nullptr) ::munmap(data_, size_);
+    data_ = std::exchange(o.data_, nullptr);
+    size_ = std::exchange(o.size_, 0);
+  }
+  return *this;
+}
+
+SharedMapping::~SharedMapping() {
+  if (data_ != nullptr) ::munmap(data_, size_);
+}
+
+namespace {
+// The first two fields of /proc/self/statm: total program size and resident set, in pages.
+std::optional<std::pair<std::size_t, std::size_t>> statm() noexcept {
+  auto text = read_text_file("/proc/self/statm");
+  if (!text) return std::nullopt;
+  unsigned long long size = 0, resident = 0;
+  if (std::sscanf(text->c_str(), "%llu %llu", &size, &resident) != 2) return std::nullopt;
+  const auto page = static_cast<std::size_t>(::sysconf(_SC_PAGESIZE));
+  return std::pair{static_cast<std::size_t>(size) * page, static_cast<std::size_t>(resident) * page};
+}
+}  // namespace
+
+std::optional<std::size_t> resident_bytes() noexcept {
+  auto s = statm();
+  if (!s) return std::nullopt;
+  return s->second;
+}
+
+bool limit_address_space_growth(std::size_t extra) noexcept {
+  auto s = statm();
+  if (!s) return false;
+  rlimit lim{};
+  lim.rlim_cur = static_cast<rlim_t>(s->first + extra);
+  lim.rlim_max = RLIM_INFINITY;
+  if (::getrlimit(RLIMIT_AS, &lim) == 0) {
+    lim.rlim_cur = static_cast<rlim_t>(s->first + extra);
+  }
+  if (lim.rlim_max != RLIM_INFINITY && lim.rlim_cur > lim.rlim_max) lim.rlim_cur = lim.rlim_max;
+  return ::setrlimit(RLIMIT_AS, &lim) == 0;
+}
+
+}  // namespace mproc::sys

@@ -1,0 +1,37 @@
+// Memory the pool shares with its workers, and what a worker may use of it.
+#pragma once
+
+#include <cstddef>
+#include <optional>
+
+namespace mproc::sys {
+
+// An anonymous MAP_SHARED mapping: created before a fork, it is the same memory in parent and
+// child. Zero-filled; pages are only committed when touched. Nothing in /dev/shm, nothing to leak.
+class SharedMapping {
+ public:
+  SharedMapping() noexcept = default;
+  explicit SharedMapping(std::size_t size);  // throws SystemError("mmap")
+  SharedMapping(SharedMapping&& o) noexcept;
+  SharedMapping& operator=(SharedMapping&& o) noexcept;
+  SharedMapping(const SharedMapping&) = delete;
+  SharedMapping& operator=(const SharedMapping&) = delete;
+  ~SharedMapping();
+
+  [[nodiscard]] void* data() const noexcept { return data_; }
+  [[nodiscard]] std::size_t size() const noexcept { return size_; }
+
+ private:
+  void* data_ = nullptr;
+  std::size_t size_ = 0;
+};
+
+// The calling process's resident set size in bytes (/proc/self/statm), or nullopt.
+[[nodiscard]] std::optional<std::size_t> resident_bytes() noexcept;
+
+// Caps the calling process's address space at its current size plus `extra` bytes
+// (RLIMIT_AS), so an allocation past it fails with ENOMEM / std::bad_alloc. Returns false if the
+// current size cannot be read or setrlimit fails; for a worker between fork and its first task.
+bool limit_address_space_growth(std::size_t extra) noexcept;
+
+}  // namespace mproc::sys
