@@ -1,0 +1,385 @@
+// Pool failure semantics: a task that throws, crashes, hangs, leaks or kills its worker costs
+// that item only; the pool replaces the worker and every other item completes exactly once.
+#include <gtest/gtest.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <sys/mman.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <chrono>
+#include <cstdlib>
+#include <map>
+#include <new>
+#include <numeric>
+#include <ranges>
+#include <set>
+#include <stdexcept>
+#include <thread>
+#include <vector>
+
+#include "mproc/mproc.hpp"
+#include "support/child_guard.hpp"
+
+namespace {
+
+// Memory every worker shares with the test (mapped before the pool forks).
+struct Shared {
+  std::atomic<int> attempts[64];
+  std::atomic<int> inits;
+};
+Shared* shared = nullptr;
+
+class PoolFailure : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    void* p = ::mmap(nullptr, sizeof(Shared), PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS,
+                     -1, 0);
+    ASSERT_NE(p, MAP_FAILED);
+    shared = new (p) Shared{};
+  }
+  void TearDown() override {
+    ::munmap(shared, sizeof(Shared));
+    shared = nullptr;
+  }
+};
+
+__attribute__((noinline, no_sanitize("undefined"))) void crash_here() {
+  volatile int* volatile p = nullptr;
+  *p = 42;
+}
+
+int segv_every_97th(int x) {
+  if (x % 97 == 96) crash_here();
+  return x * 3;
+}
+
+int throw_on_odd(int x) {
+  if (x % 2 == 1) throw std::invalid_argument("odd input " + std::to_string(x));
+  return x;
+}
+
+int die_how(int how) {
+  switch (how) {
+    case 0:
+      std::abort();
+    case 1:
+      ::_exit(3);
+    case 2:
+      ::_exit(0);
+    default:
+      return how;
+  }
+}
+
+int spin_forever(int ignore_term) {
+  if (ignore_term != 0) ::signal(SIGTERM, SIG_IGN);
+  shared->attempts[62].fetch_add(1);  // "I am spinning"
+  for (;;) {
+  }
+}
+
+int block_on_fd(int fd) {
+  shared->attempts[63].fetch_add(1);  // "I am running"
+  char c;
+  return static_cast<int>(::read(fd, &c, 1));
+}
+
+int my_pid(int) { return ::getpid(); }
+
+int flaky(int slot) {
+  // Crashes on the first attempt only.
+  if (shared->attempts[slot].fetch_add(1) == 0) crash_here();
+  return 7;
+}
+
+int poison(int slot) {
+  shared->attempts[slot].fetch_add(1);
+  crash_here();
+  return 0;
+}
+
+void count_init() { shared->inits.fetch_add(1); }
+int inits_seen(int) { return shared->inits.load(); }
+
+void throwing_init() { throw std::runtime_error("no database"); }
+void crashing_init() { crash_here(); }
+
+int alloc_mib(int mib) {
+  std::vector<char> v(static_cast<std::size_t>(mib) << 20, 1);
+  return v[v.size() / 2];
+}
+
+int nested_sum(int n) {
+  mproc::Pool inner(2);
+  auto v = inner.map([](int x) { return x + 1; }, std::views::iota(0, n));
+  return std::accumulate(v.begin(), v.end(), 0);
+}
+
+bool alive(int pid) { return ::kill(pid, 0) == 0; }
+
+TEST_F(PoolFailure, ExceptionBecomesRemoteErrorWithLowestIndex) {
+  mproc::Pool pool(2);
+  try {
+    pool.map(throw_on_odd, std::views::iota(0, 100));
+    FAIL() << "map should have thrown";
+  } catch (const mproc::RemoteError& e) {
+    EXPECT_EQ(e.index(), 1u);
+    EXPECT_EQ(e.type_name(), "std::invalid_argument");
+    EXPECT_EQ(e.remote_what(), "odd input 1");
+    EXPECT_NE(e.pid(), ::getpid());
+    EXPECT_GT(e.pid(), 0);
+  }
+  EXPECT_EQ(pool.map(throw_on_odd, std::vector<int>{0, 2}), (std::vector<int>{0, 2}));
+}
+
+TEST_F(PoolFailure, EveryNinetySeventhSegfaultFailsAloneInTryMap) {
+  mproc::Pool pool(2);
+  auto rs = pool.try_map(segv_every_97th, std::views::iota(0, 1000));
+  ASSERT_EQ(rs.size(), 1000u);
+  for (int i = 0; i < 1000; ++i) {
+    if (i % 97 == 96) {
+      ASSERT_FALSE(rs[i].ok()) << i;
+      try {
+        std::rethrow_exception(rs[i].error());
+      } catch (const mproc::WorkerCrashed& e) {
+        EXPECT_EQ(e.index(), static_cast<std::size_t>(i));
+        EXPECT_EQ(e.signal(), SIGSEGV);
+        EXPECT_GT(e.pid(), 0);
+      } catch (...) {
+        ADD_FAILURE() << "item " << i << " failed with something else than WorkerCrashed";
+      }
+    } else {
+      ASSERT_TRUE(rs[i].ok()) << i;
+      EXPECT_EQ(rs[i].value(), 3 * i);
+    }
+  }
+  auto pids = pool.worker_pids();
+  EXPECT_EQ(pids.size(), 2u);
+  for (int p : pids) EXPECT_TRUE(alive(p));
+  EXPECT_EQ(pool.map(my_pid, std::views::iota(0, 10)).size(), 10u);
+}
+
+TEST_F(PoolFailure, AbortAndExitAreWorkerCrashed) {
+  mproc::Pool pool(2);
+  auto rs = pool.try_map(die_how, std::vector<int>{0, 1, 2, 5});
+  ASSERT_FALSE(rs[0].ok());
+  ASSERT_FALSE(rs[1].ok());
+  ASSERT_FALSE(rs[2].ok());
+  try {
+    std::rethrow_exception(rs[0].error());
+  } catch (const mproc::WorkerCrashed& e) {
+    EXPECT_EQ(e.signal(), SIGABRT);
+  }
+  try {
+    std::rethrow_exception(rs[1].error());
+  } catch (const mproc::WorkerCrashed& e) {
+    EXPECT_EQ(e.exit_code(), 3);
+    EXPECT_FALSE(e.signal());
+  }
+  try {
+    std::rethrow_exception(rs[2].error());
+  } catch (const mproc::WorkerCrashed& e) {
+    EXPECT_EQ(e.exit_code(), 0);  // exiting mid-task is a crash, even with code 0
+  }
+  EXPECT_EQ(rs[3].value(), 5);
+}
+
+TEST_F(PoolFailure, SigkillFromOutsideFailsOnlyTheRunningItem) {
+  int fds[2];
+  ASSERT_EQ(::pipe2(fds, O_CLOEXEC), 0);
+  mproc::Pool pool(1);
+  auto blocked = pool.apply_async(block_on_fd, fds[0]);
+  // Find the worker and kill it while it runs the item.
+  auto pids = pool.worker_pids();
+  ASSERT_EQ(pids.size(), 1u);
+  while (shared->attempts[63].load() == 0) std::this_thread::yield();  // it runs the item
+  ASSERT_EQ(::kill(pids[0], SIGKILL), 0);
+  try {
+    blocked.get();
+    ADD_FAILURE() << "expected WorkerCrashed";
+  } catch (const mproc::WorkerCrashed& e) {
+    EXPECT_EQ(e.signal(), SIGKILL);
+    EXPECT_EQ(e.pid(), pids[0]);
+  }
+  EXPECT_EQ(pool.apply(my_pid, 0) != pids[0], true);
+  ::close(fds[0]);
+  ::close(fds[1]);
+}
+
+TEST_F(PoolFailure, TimeoutKillsEvenAWorkerIgnoringSigterm) {
+  mproc::Pool pool(mproc::PoolOptions{.processes = 2, .task_timeout = std::chrono::milliseconds(200)});
+  auto rs = pool.try_map(spin_forever, std::vector<int>{0, 1});
+  for (int i = 0; i < 2; ++i) {
+    ASSERT_FALSE(rs[i].ok());
+    try {
+      std::rethrow_exception(rs[i].error());
+    } catch (const mproc::TaskTimeout& e) {
+      EXPECT_EQ(e.index(), static_cast<std::size_t>(i));
+      EXPECT_EQ(e.timeout(), std::chrono::milliseconds(200));
+    }
+  }
+  EXPECT_EQ(pool.apply(die_how, 9), 9);  // replaced workers serve
+}
+
+TEST_F(PoolFailure, MaxTasksPerChildReplacesWorkersWithoutLosingItems) {
+  mproc::Pool pool(mproc::PoolOptions{.processes = 2, .max_tasks_per_child = 5});
+  auto pids = pool.map(my_pid, std::views::iota(0, 103));
+  ASSERT_EQ(pids.size(), 103u);
+  std::map<int, int> per_pid;
+  for (int p : pids) ++per_pid[p];
+  EXPECT_GE(per_pid.size(), 21u);  // ceil(103 / 5)
+  for (auto [pid, n] : per_pid) EXPECT_LE(n, 5) << pid;
+}
+
+TEST_F(PoolFailure, InitializerRunsOnceInEveryWorkerAndReplacement) {
+  mproc::Pool pool(mproc::PoolOptions{.processes = 2, .initializer = count_init});
+  auto rs = pool.try_map(segv_every_97th, std::views::iota(0, 97));  // one crash: one replacement
+  EXPECT_FALSE(rs[96].ok());
+  // Each worker saw the count when it started; all three started (2 + 1 replacement).
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  while (shared->inits.load() < 3 && std::chrono::steady_clock::now() < deadline) {
+    pool.apply(inits_seen, 0);
+  }
+  EXPECT_EQ(shared->inits.load(), 3);
+}
+
+TEST_F(PoolFailure, ThrowingInitializerFailsClearlyWithoutRespawning) {
+  try {
+    mproc::Pool pool(mproc::PoolOptions{.processes = 2, .initializer = throwing_init});
+    pool.map(my_pid, std::views::iota(0, 10));
+    FAIL() << "expected an error";
+  } catch (const mproc::Error& e) {
+    EXPECT_NE(std::string(e.what()).find("initializer"), std::string::npos) << e.what();
+    EXPECT_NE(std::string(e.what()).find("no database"), std::string::npos) << e.what();
+  }
+}
+
+TEST_F(PoolFailure, CrashingInitializerFailsClearly) {
+  try {
+    mproc::Pool pool(mproc::PoolOptions{.processes = 2, .initializer = crashing_init});
+    pool.map(my_pid, std::views::iota(0, 10));
+    FAIL() << "expected an error";
+  } catch (const mproc::Error& e) {
+    EXPECT_NE(std::string(e.what()).find("initializer crashed"), std::string::npos) << e.what();
+  }
+}
+
+TEST_F(PoolFailure, TerminateStopsSpinnersAndCancelsPending) {
+  mproc::Pool pool(2);
+  std::vector<mproc::Future<int>> fs;
+  for (int i = 0; i < 6; ++i) fs.push_back(pool.apply_async(spin_forever, 1));
+  while (shared->attempts[62].load() < 2) std::this_thread::yield();  // both spin, SIGTERM ignored
+  pool.terminate();
+  for (auto& f : fs) EXPECT_THROW(f.get(), mproc::Cancelled);
+  EXPECT_THROW(pool.apply(my_pid, 0), mproc::PoolClosed);
+  EXPECT_TRUE(pool.worker_pids().empty());
+}
+
+TEST_F(PoolFailure, RetriesRescueAFlakyItemAndGiveUpOnAPoisonOne) {
+  mproc::Pool pool(mproc::PoolOptions{.processes = 2, .retries = 2});
+  EXPECT_EQ(pool.apply(flaky, 0), 7);
+  EXPECT_EQ(shared->attempts[0].load(), 2);
+  EXPECT_THROW(pool.apply(poison, 1), mproc::WorkerCrashed);
+  EXPECT_EQ(shared->attempts[1].load(), 3);  // retries + 1
+}
+
+TEST_F(PoolFailure, MemoryLimitFailsTheItemAlone) {
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+  GTEST_SKIP() << "RLIMIT_AS cannot bound a process whose sanitizer reserved terabytes of address "
+                  "space; the plain build runs this test";
+#endif
+  mproc::Pool pool(mproc::PoolOptions{.processes = 1, .memory_limit_bytes = 64u << 20});
+  auto rs = pool.try_map(alloc_mib, std::vector<int>{1, 512, 1});
+  EXPECT_TRUE(rs[0].ok());
+  ASSERT_FALSE(rs[1].ok());
+  try {
+    std::rethrow_exception(rs[1].error());
+  } catch (const mproc::RemoteError& e) {
+    EXPECT_EQ(e.type_name(), "std::bad_alloc");
+  } catch (const mproc::WorkerCrashed&) {
+  }
+  EXPECT_TRUE(rs[2].ok());
+}
+
+TEST_F(PoolFailure, NestedPoolsWork) {
+  mproc::Pool pool(2);
+  EXPECT_EQ(pool.map(nested_sum, std::vector<int>{3, 4}), (std::vector<int>{6, 10}));
+}
+
+TEST_F(PoolFailure, ManyThreadsShareOnePool) {
+  mproc::Pool pool(2);
+  std::vector<std::thread> ts;
+  std::atomic<int> ok{0};
+  for (int t = 0; t < 4; ++t) {
+    ts.emplace_back([&, t] {
+      for (int k = 0; k < 20; ++k) {
+        auto v = pool.map(segv_every_97th, std::views::iota(t * 10, t * 10 + 50));
+        if (v.size() == 50 && v[0] == 3 * t * 10) ++ok;
+      }
+    });
+  }
+  for (auto& t : ts) t.join();
+  EXPECT_EQ(ok.load(), 80);
+}
+
+TEST_F(PoolFailure, CancelDropsAQueuedCall) {
+  int fds[2];
+  ASSERT_EQ(::pipe2(fds, O_CLOEXEC), 0);
+  {
+    mproc::Pool pool(1);
+    auto a = pool.apply_async(block_on_fd, fds[0]);
+    auto b = pool.apply_async(block_on_fd, fds[0]);
+    auto c = pool.apply_async(block_on_fd, fds[0]);  // the worker holds two; this one waits
+    EXPECT_TRUE(c.cancel());
+    EXPECT_THROW(c.get(), mproc::Cancelled);
+    ASSERT_EQ(::write(fds[1], "xx", 2), 2);
+    EXPECT_EQ(a.get(), 1);
+    EXPECT_EQ(b.get(), 1);
+  }
+  ::close(fds[0]);
+  ::close(fds[1]);
+}
+
+// The parent is SIGKILLed: its workers must not outlive it.
+TEST_F(PoolFailure, WorkersDieWithAKilledParent) {
+  int fds[2];
+  ASSERT_EQ(::pipe2(fds, O_CLOEXEC), 0);
+  mproc::test::ChildGuard guard;
+  const int parent = ::fork();
+  ASSERT_GE(parent, 0);
+  if (parent == 0) {
+    mproc::Pool pool(2);
+    auto pids = pool.worker_pids();
+    int n = static_cast<int>(pids.size());
+    (void)!::write(fds[1], &n, sizeof n);
+    (void)!::write(fds[1], pids.data(), sizeof(int) * pids.size());
+    for (;;) ::pause();
+  }
+  guard.adopt(parent);
+  ::close(fds[1]);
+  int n = 0;
+  ASSERT_EQ(::read(fds[0], &n, sizeof n), static_cast<ssize_t>(sizeof n));
+  ASSERT_EQ(n, 2);
+  std::vector<int> pids(2);
+  ASSERT_EQ(::read(fds[0], pids.data(), sizeof(int) * 2), static_cast<ssize_t>(sizeof(int) * 2));
+  ::close(fds[0]);
+  std::vector<int> pidfds;
+  for (int p : pids) pidfds.push_back(static_cast<int>(::syscall(SYS_pidfd_open, p, 0)));
+  ASSERT_EQ(::kill(parent, SIGKILL), 0);
+  guard.reap(parent);
+  for (std::size_t i = 0; i < pidfds.size(); ++i) {
+    ASSERT_GE(pidfds[i], 0);
+    pollfd pfd{pidfds[i], POLLIN, 0};
+    EXPECT_EQ(::poll(&pfd, 1, 1000), 1)
+        << "worker " << pids[i] << " outlived its parent by a second";
+    ::close(pidfds[i]);
+    // We are the subreaper: the orphan is ours to reap.
+    ::waitpid(pids[i], nullptr, 0);
+  }
+}
+
+}  // namespace
