@@ -71,14 +71,18 @@ std::vector<std::string> frame_lines(const CrashArea& area) {
     // for a call to a noreturn function (abort) may be the last byte of the caller.
     const std::uintptr_t adjust = i == 0 ? 0 : 1;
     sys::Symbol sym = symbols.resolve(address - adjust);
-    std::string line = "#" + std::to_string(i) + " " + sys::hex(address) + " ";
+    // append() rather than a chain of operator+: GCC 12 -O3 warns falsely (-Wrestrict) there.
+    std::string line;
+    line.append("#").append(std::to_string(i)).append(" ").append(sys::hex(address));
     if (!sym.name.empty()) {
-      line += sym.name + " (+" + sys::hex(sym.offset + adjust) + ")";
-      if (!sym.in_main_program && !sym.object.empty()) line += " in " + sym.object;
+      line.append(" ").append(sym.name).append(" (+").append(sys::hex(sym.offset + adjust));
+      line.append(")");
+      if (!sym.in_main_program && !sym.object.empty()) line.append(" in ").append(sym.object);
     } else if (!sym.object.empty()) {
-      line += "(" + sym.object + "+" + sys::hex(sym.object_offset + adjust) + ")";
+      line.append(" (").append(sym.object).append("+");
+      line.append(sys::hex(sym.object_offset + adjust)).append(")");
     } else {
-      line += "??";
+      line.append(" ??");
     }
     lines.push_back(std::move(line));
   }
