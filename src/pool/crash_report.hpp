@@ -44,6 +44,9 @@ static_assert(std::atomic<std::uint32_t>::is_always_lock_free);
 // handler for SIGSEGV, SIGBUS, SIGFPE, SIGILL, SIGABRT, SIGTRAP and SIGSYS (SA_ONSTACK |
 // SA_SIGINFO | SA_RESETHAND) that fills *area and re-raises. `area` must stay mapped for the life
 // of the process. Calling it again points the handler at the new area. Throws SystemError.
+// The alternate stack is the calling thread's: a crash in any thread is reported, but a stack
+// overflow only in the thread that installed the handlers (elsewhere the worker still dies by
+// SIGSEGV, without a report).
 void install_crash_handlers(CrashArea* area);
 
 // In the parent after the worker died: the frames symbolized, one line each, e.g.
