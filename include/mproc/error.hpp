@@ -13,11 +13,13 @@
 
 #include <chrono>
 #include <cstddef>
+#include <cstdint>
 #include <optional>
 #include <stdexcept>
 #include <string>
 #include <string_view>
 #include <system_error>
+#include <vector>
 
 namespace mproc {
 
@@ -69,6 +71,12 @@ class RemoteError : public Error {
 };
 
 // The worker died while running a task: a signal, an exit (even exit code 0), an OOM kill.
+// what() reads like a bug report:
+//
+//   worker 4242 crashed running task #97: killed by SIGSEGV (Segmentation fault) at address 0x0
+//     stack at the crash:
+//       #0 0x55d0c1a2b3c4 crash_here(int) (+0x1c)
+//       #1 0x55d0c1a2b400 run_task(Task&) (+0x40)
 class WorkerCrashed : public Error {
  public:
   struct Info {
@@ -77,7 +85,13 @@ class WorkerCrashed : public Error {
     int pid = 0;
     std::size_t index = 0;
     bool oom_killed = false;
-    std::string backtrace{};  // empty when none could be collected
+    std::string backtrace{};  // the frames as one text, one per line; empty when none collected
+    // The faulting address of a SIGSEGV/SIGBUS, as the worker's crash handler saw it. what()
+    // shows it only for those signals and only when the handler reported (frames or backtrace
+    // non-empty), since 0 is both "unknown" and the classic null dereference.
+    std::uint64_t fault_address = 0;
+    std::vector<std::string> frames{};  // "#0 0x55d0c1a2b3c4 crash_here(int) (+0x1c)", innermost
+                                        // first; empty when none collected
   };
   explicit WorkerCrashed(Info info);
   [[nodiscard]] std::optional<int> signal() const noexcept { return info_.signal; }
@@ -86,6 +100,8 @@ class WorkerCrashed : public Error {
   [[nodiscard]] std::size_t index() const noexcept { return info_.index; }
   [[nodiscard]] bool oom_killed() const noexcept { return info_.oom_killed; }
   [[nodiscard]] const std::string& backtrace() const noexcept { return info_.backtrace; }
+  [[nodiscard]] std::uint64_t fault_address() const noexcept { return info_.fault_address; }
+  [[nodiscard]] const std::vector<std::string>& frames() const noexcept { return info_.frames; }
 
  private:
   Info info_;

@@ -4,25 +4,37 @@
 #include <csignal>
 #include <cstring>
 
+#include "sys/signal_name.hpp"
+#include "sys/symbolize.hpp"
+
 namespace mproc {
 namespace {
 
-std::string signal_name(int sig) {
-  const char* d = ::sigdescr_np(sig);
-  return "signal " + std::to_string(sig) + (d ? " (" + std::string(d) + ")" : std::string());
-}
-
 std::string crashed_what(const WorkerCrashed::Info& i) {
-  std::string s = "worker " + std::to_string(i.pid) + " crashed while running input #" +
-                  std::to_string(i.index) + ": ";
+  const std::string who = "worker " + std::to_string(i.pid);
+  const std::string task = "task #" + std::to_string(i.index);
+  std::string s;
   if (i.signal) {
-    s += "killed by " + signal_name(*i.signal);
+    s = who + " crashed running " + task + ": killed by " + sys::signal_name(*i.signal) + " (" +
+        sys::signal_description(*i.signal) + ")";
+    const bool reported = !i.frames.empty() || !i.backtrace.empty();
+    if (reported && (*i.signal == SIGSEGV || *i.signal == SIGBUS)) {
+      s += " at address " + sys::hex(i.fault_address);
+    }
   } else if (i.exit_code) {
-    s += "exited with code " + std::to_string(*i.exit_code);
+    s = who + " exited with code " + std::to_string(*i.exit_code) + " while running " + task;
   } else {
-    s += "died";
+    s = who + " died while running " + task;
   }
-  if (i.oom_killed) s += " (killed by the OOM killer)";
+  if (i.oom_killed) s += " \u2014 killed by the kernel's OOM killer";
+  if (!i.frames.empty()) {
+    s += "\n  stack at the crash:";
+    for (const auto& f : i.frames) s += "\n    " + f;
+  } else if (!i.backtrace.empty()) {
+    s += "\n  stack at the crash:\n";
+    s += i.backtrace;
+    while (!s.empty() && s.back() == '\n') s.pop_back();
+  }
   return s;
 }
 
@@ -31,8 +43,7 @@ std::string crashed_what(const WorkerCrashed::Info& i) {
 SystemError::SystemError(std::string call, std::error_code code)
     : Error(call + ": " + code.message()), call_(std::move(call)), code_(code) {}
 
-RemoteError::RemoteError(std::string type_name, std::string remote_what, int pid,
-                         std::size_t index)
+RemoteError::RemoteError(std::string type_name, std::string remote_what, int pid, std::size_t index)
     : Error("task #" + std::to_string(index) + " raised " + type_name + " in worker " +
             std::to_string(pid) + ": " + remote_what),
       type_name_(std::move(type_name)),

@@ -54,14 +54,57 @@ TEST(Error, WorkerCrashedNamesTheSignal) {
   EXPECT_FALSE(e.exit_code().has_value());
   EXPECT_EQ(e.pid(), 99);
   EXPECT_EQ(e.index(), 3u);
-  std::string what = e.what();
-  EXPECT_NE(what.find("Segmentation fault"), std::string::npos) << what;
+  EXPECT_FALSE(e.oom_killed());
+  EXPECT_TRUE(e.frames().empty());
+  // No crash report: no address (0 would be a guess) and no stack.
+  EXPECT_STREQ(e.what(),
+               "worker 99 crashed running task #3: killed by SIGSEGV (Segmentation fault)");
+}
+
+TEST(Error, WorkerCrashedShowsTheFaultAddressAndTheStackFromTheCrashReport) {
+  mproc::WorkerCrashed e(
+      {.signal = SIGSEGV,
+       .pid = 4242,
+       .index = 97,
+       .backtrace = "    #0 0x1000 crash_here(int) (+0x1c)\n    #1 0x2000 main (+0x40)\n",
+       .fault_address = 0x10,
+       .frames = {"#0 0x1000 crash_here(int) (+0x1c)", "#1 0x2000 main (+0x40)"}});
+  EXPECT_EQ(e.fault_address(), 0x10u);
+  ASSERT_EQ(e.frames().size(), 2u);
+  EXPECT_EQ(e.frames()[0], "#0 0x1000 crash_here(int) (+0x1c)");
+  EXPECT_STREQ(e.what(),
+               "worker 4242 crashed running task #97: killed by SIGSEGV (Segmentation fault) at "
+               "address 0x10\n"
+               "  stack at the crash:\n"
+               "    #0 0x1000 crash_here(int) (+0x1c)\n"
+               "    #1 0x2000 main (+0x40)");
+}
+
+TEST(Error, WorkerCrashedWithOnlyABacktraceTextShowsIt) {
+  mproc::WorkerCrashed e({.signal = SIGABRT, .pid = 1, .index = 0, .backtrace = "    #0 0x1 f\n"});
+  EXPECT_STREQ(e.what(),
+               "worker 1 crashed running task #0: killed by SIGABRT (Aborted)\n"
+               "  stack at the crash:\n"
+               "    #0 0x1 f");
+}
+
+TEST(Error, WorkerCrashedSaysWhenTheOomKillerDidIt) {
+  mproc::WorkerCrashed e({.signal = SIGKILL, .pid = 8, .index = 12, .oom_killed = true});
+  EXPECT_TRUE(e.oom_killed());
+  EXPECT_STREQ(e.what(),
+               "worker 8 crashed running task #12: killed by SIGKILL (Killed) \u2014 killed by the "
+               "kernel's OOM killer");
 }
 
 TEST(Error, WorkerCrashedWithExitCodeZeroIsStillACrash) {
   mproc::WorkerCrashed e({.exit_code = 0, .pid = 5, .index = 0});
   EXPECT_EQ(e.exit_code(), 0);
-  EXPECT_NE(std::string(e.what()).find("exited with code 0"), std::string::npos) << e.what();
+  EXPECT_STREQ(e.what(), "worker 5 exited with code 0 while running task #0");
+}
+
+TEST(Error, WorkerCrashedWithNeitherSignalNorExitCodeStillNamesTheTask) {
+  mproc::WorkerCrashed e({.pid = 6, .index = 4});
+  EXPECT_STREQ(e.what(), "worker 6 died while running task #4");
 }
 
 TEST(Error, TaskTimeoutCarriesTheTimeout) {
