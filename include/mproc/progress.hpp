@@ -1,6 +1,7 @@
 // mproc/progress.hpp — what a pool map reports about its progress: a bar on stderr, a callback.
 //
 //   pool.map(f, items, {.progress = true});                           // bar on stderr
+//   (option names as the Pool spells them; see mproc/pool.hpp)
 //   pool.map(f, items, {.on_progress = [](const mproc::Progress& p) {
 //     log("%zu/%zu, eta %.0fs", p.done, *p.total, p.eta ? p.eta->count() : -1.0); }});
 //
@@ -24,9 +25,9 @@
 namespace mproc {
 
 struct Progress {
-  std::size_t done = 0;    // items finished (ok or failed)
-  std::size_t failed = 0;  // of those, how many raised
-  std::optional<std::size_t> total{};  // nullopt for an endless/unknown-length input
+  std::size_t done = 0;                     // items finished (ok or failed)
+  std::size_t failed = 0;                   // of those, how many raised
+  std::optional<std::size_t> total{};       // nullopt for an endless/unknown-length input
   std::chrono::duration<double> elapsed{};  // since the map started
   // Items per second, smoothed (tqdm's EMA, smoothing 0.3); 0 before the first item. In the final
   // call it is the overall average, done / elapsed.

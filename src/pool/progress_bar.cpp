@@ -131,7 +131,9 @@ std::string format_bar(const BarLine& line) {
 
 bool utf8_locale(const char* lc_all, const char* lc_ctype, const char* lang) noexcept {
   for (const char* v : {lc_all, lc_ctype, lang}) {
-    if (v != nullptr && *v != '\0') return contains_nocase(v, "utf-8") || contains_nocase(v, "utf8");
+    if (v != nullptr && *v != '\0') {
+      return contains_nocase(v, "utf-8") || contains_nocase(v, "utf8");
+    }
   }
   return false;  // the "C" locale
 }
@@ -240,8 +242,8 @@ ProgressBar::ProgressBar(ProgressBarOptions opts, std::optional<std::size_t> tot
   s.total = total;
   const char* env = std::getenv("MPROC_PROGRESS");
   const std::string_view mode = env ? env : "";
-  s.drawing = s.opts.enabled && mode != "0" &&
-              (s.opts.force || mode == "1" || sys::is_terminal(s.opts.fd));
+  s.drawing =
+      s.opts.enabled && mode != "0" && (s.opts.force || mode == "1" || sys::is_terminal(s.opts.fd));
   if (s.drawing) {
     s.unicode = utf8_locale(std::getenv("LC_ALL"), std::getenv("LC_CTYPE"), std::getenv("LANG"));
     if (const char* c = std::getenv("COLUMNS")) {

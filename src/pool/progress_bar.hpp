@@ -20,7 +20,7 @@ struct BarLine {
   std::size_t done = 0;
   std::optional<std::size_t> total{};  // nullopt: unknown length (tqdm's `45it [...]` form)
   double elapsed_s = 0;
-  double rate = 0;  // items/s; <= 0 or not finite: unknown (`?it/s`, ETA `?`)
+  double rate = 0;         // items/s; <= 0 or not finite: unknown (`?it/s`, ETA `?`)
   std::size_t failed = 0;  // > 0 adds `, failed=N` inside the brackets (tqdm's postfix)
   int width = 80;          // columns available; <= 0: no limit, a 10-column bar (tqdm's ncols=None)
   bool unicode = true;     // block characters; false: tqdm's ascii charset ` 123456789#`
@@ -68,8 +68,8 @@ class RateEma {
 };
 
 struct ProgressBarOptions {
-  bool enabled = false;  // draw a bar (when fd is a terminal, or forced)
-  bool force = false;    // draw even when fd is not a terminal (MPROC_PROGRESS=0 still wins)
+  bool enabled = false;         // draw a bar (when fd is a terminal, or forced)
+  bool force = false;           // draw even when fd is not a terminal (MPROC_PROGRESS=0 still wins)
   ProgressCallback callback{};  // called whether or not a bar is drawn
   int fd = 2;
   std::string desc{};

@@ -1,9 +1,12 @@
 // ProgressBar: when it draws (tty, force, MPROC_PROGRESS), how often (a fake clock), what it
 // writes, what the callback sees, and that a broken output never stops the map.
+#include "pool/progress_bar.hpp"
+
 #include <fcntl.h>
 #include <gtest/gtest.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdlib>
 #include <optional>
@@ -11,7 +14,6 @@
 #include <vector>
 
 #include "mproc/progress.hpp"
-#include "pool/progress_bar.hpp"
 
 namespace mproc::detail {
 namespace {
