@@ -1,4 +1,20 @@
-// Progress of a map-like call, as a progress callback sees it (PoolOptions::progress_callback).
+// mproc/progress.hpp — what a pool map reports about its progress: a bar on stderr, a callback.
+//
+//   pool.map(f, items, {.progress = true});                           // bar on stderr
+//   (option names as the Pool spells them; see mproc/pool.hpp)
+//   pool.map(f, items, {.on_progress = [](const mproc::Progress& p) {
+//     log("%zu/%zu, eta %.0fs", p.done, *p.total, p.eta ? p.eta->count() : -1.0); }});
+//
+// The bar follows tqdm's layout: ` 45%|████▌     | 45/100 [00:01<00:01, 30.10it/s]`, or
+// `45it [00:01, 30.10it/s]` when the input's length is unknown. It is drawn by the parent only,
+// at most every 0.1 s, on stderr, and only when stderr is a terminal (MPROC_PROGRESS=1 draws
+// anyway, MPROC_PROGRESS=0 never draws). It is as wide as the terminal and uses `#` and digits
+// instead of block characters when the locale (LC_ALL, LC_CTYPE, LANG) is not UTF-8.
+//
+// The callback runs in the thread that drives the map (the parent), at most every 0.1 s and once
+// more at the end with the final counts; `done` never decreases between calls. An exception it
+// throws propagates out of the map call, except from the final call, where it is dropped (the
+// map is already over).
 #pragma once
 
 #include <chrono>
@@ -9,13 +25,17 @@
 namespace mproc {
 
 struct Progress {
-  std::size_t done = 0;    // items finished (ok or failed)
-  std::size_t failed = 0;
-  std::optional<std::size_t> total{};  // nullopt for an endless/unknown-length input
-  std::chrono::duration<double> elapsed{};
-  double rate = 0;  // items per second, smoothed
+  std::size_t done = 0;                     // items finished (ok or failed)
+  std::size_t failed = 0;                   // of those, how many raised
+  std::optional<std::size_t> total{};       // nullopt for an endless/unknown-length input
+  std::chrono::duration<double> elapsed{};  // since the map started
+  // Items per second, smoothed (tqdm's EMA, smoothing 0.3); 0 before the first item. In the final
+  // call it is the overall average, done / elapsed.
+  double rate = 0;
+  // Time left at `rate`: nullopt while rate is 0 or total is unknown.
   std::optional<std::chrono::duration<double>> eta{};
 };
+
 using ProgressCallback = std::function<void(const Progress&)>;
 
 }  // namespace mproc
