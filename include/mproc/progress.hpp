@@ -1,8 +1,7 @@
 // mproc/progress.hpp — what a pool map reports about its progress: a bar on stderr, a callback.
 //
-//   pool.map(f, items, {.progress = true});                           // bar on stderr
-//   (option names as the Pool spells them; see mproc/pool.hpp)
-//   pool.map(f, items, {.on_progress = [](const mproc::Progress& p) {
+//   mproc::Pool pool(mproc::PoolOptions{.progress = true});            // bar on stderr
+//   mproc::Pool pool(mproc::PoolOptions{.progress_callback = [](const mproc::Progress& p) {
 //     log("%zu/%zu, eta %.0fs", p.done, *p.total, p.eta ? p.eta->count() : -1.0); }});
 //
 // The bar follows tqdm's layout: ` 45%|████▌     | 45/100 [00:01<00:01, 30.10it/s]`, or

@@ -15,6 +15,7 @@
 #include <cstdint>
 #include <string>
 
+#include "pool/crash_report.hpp"
 #include "pool/ring.hpp"
 #include "sys/memory.hpp"
 
@@ -68,6 +69,7 @@ struct WorkerStatus {
   std::atomic<std::uint64_t> items_finished{0};                     // results published
   std::atomic<std::int64_t> item_started_ns{0};  // CLOCK_MONOTONIC; kept only with a task timeout
   std::atomic<std::uint32_t> init_state{0};
+  CrashArea crash{};  // filled by the worker's fatal-signal handler
 };
 
 // The whole pool's shared page: how a sleeping supervisor asks to be woken.

@@ -24,6 +24,7 @@
 #include "pool/worker.hpp"
 #include "sys/event.hpp"
 #include "sys/fork.hpp"
+#include "sys/oom.hpp"
 #include "sys/pidfd.hpp"
 
 namespace mproc::detail {
@@ -97,6 +98,8 @@ struct Worker {
   bool corrupt = false;            // its channel held garbage
   bool timed_out = false;          // killed for running past task_timeout
   std::optional<Clock::time_point> kill_at{};  // SIGKILL if still alive then
+  bool killed_by_pool = false;                 // we sent the SIGKILL (not the OOM killer)
+  std::optional<std::uint64_t> oom_kills_at_start{};
   std::shared_ptr<Batch> last_batch{};         // whose chunk ended last (for kChunkDone)
   // A task message too big for one record, being sent in pieces.
   std::vector<std::byte> out_big{};
@@ -462,8 +465,9 @@ struct PoolCore::State {
       }
       ring.release(rec);
     }
-    if (any) ring.wake_producer();
+    if (any) ring.flush();
     if (w.corrupt && w.pid != 0 && !w.kill_at) {
+      w.killed_by_pool = true;
       sys::pidfd_send_signal(w.pidfd.get(), SIGKILL);
       w.kill_at = Clock::now();
     }
@@ -515,6 +519,7 @@ struct PoolCore::State {
 
   void kill_worker(Worker& w, int sig) {
     if (w.pid == 0) return;
+    w.killed_by_pool = true;
     sys::pidfd_send_signal(w.pidfd.get(), sig);
     if (sig == SIGTERM && !w.kill_at) w.kill_at = Clock::now() + opt.kill_grace;
   }
@@ -557,6 +562,16 @@ struct PoolCore::State {
           }
           info.pid = pid;
           info.index = index;
+          const auto& crash = ws.crash;
+          if (crash.written.load(std::memory_order_acquire) != 0) {
+            info.fault_address = crash.fault_address;
+            info.frames = pool::frame_lines(crash);
+            info.backtrace = pool::describe_frames(crash);
+          }
+          if (status == -SIGKILL && !w.killed_by_pool && w.oom_kills_at_start) {
+            const auto now_kills = sys::cgroup_oom_kill_count();
+            info.oom_killed = now_kills && *now_kills > *w.oom_kills_at_start;
+          }
           error = std::make_exception_ptr(WorkerCrashed(std::move(info)));
         }
         if (c.attempts < opt.retries) {
@@ -607,6 +622,7 @@ struct PoolCore::State {
     for (auto& other : workers) {
       if (other->pidfd) boot.close_fds.push_back(other->pidfd.get());
     }
+    w->oom_kills_at_start = sys::cgroup_oom_kill_count();
     auto child = launch::fork_child(&pool::worker_main, &boot);
     w->pid = child.pid;
     w->pidfd = std::move(child.pidfd);
@@ -641,6 +657,7 @@ struct PoolCore::State {
       if (w.pid == 0) continue;
       if (w.kill_at) {
         if (now >= *w.kill_at) {
+          w.killed_by_pool = true;
           sys::pidfd_send_signal(w.pidfd.get(), SIGKILL);
           // Stays set (in the past): the death is near; don't re-arm for it.
         } else {

@@ -56,37 +56,34 @@ class Ring {
   }
 
   // --- producer ---
-  // A span of `size` bytes to fill, or an empty span if the ring has no room now.
-  // size <= max_record(). Nothing is visible to the consumer until publish().
+  // A span of `size` bytes to fill, or nullptr if the ring has no room now.
+  // size <= max_record(). Nothing is visible to the consumer until publish(). The consumer's
+  // position is re-read only when the cached one says there is no room (no cache-line traffic
+  // per record).
   [[nodiscard]] std::byte* try_reserve(std::size_t size) noexcept {
     const std::size_t need = padded(size);
-    const std::uint64_t head = c_->head.load(std::memory_order_relaxed);
-    const std::uint64_t tail = c_->tail.load(std::memory_order_acquire);
-    const std::size_t pos = static_cast<std::size_t>(head & (cap_ - 1));
+    const std::size_t pos = static_cast<std::size_t>(head_ & (cap_ - 1));
     const std::size_t to_end = cap_ - pos;
-    const std::size_t free = cap_ - static_cast<std::size_t>(head - tail);
-    if (need <= to_end) {
-      if (need > free) return nullptr;
-      pending_pad_ = 0;
-    } else {
-      if (to_end + need > free) return nullptr;
-      pending_pad_ = to_end;
+    const std::size_t want = need <= to_end ? need : to_end + need;
+    if (cap_ - static_cast<std::size_t>(head_ - cached_tail_) < want) {
+      cached_tail_ = c_->tail.load(std::memory_order_acquire);
+      if (cap_ - static_cast<std::size_t>(head_ - cached_tail_) < want) return nullptr;
     }
-    const std::size_t at = pending_pad_ ? 0 : pos;
-    return data_ + at + sizeof(RecordHeader);
+    pending_pad_ = need <= to_end ? 0 : to_end;
+    return data_ + (pending_pad_ ? 0 : pos) + sizeof(RecordHeader);
   }
   // Publishes the record reserved last, with its final size (<= the reserved size).
   void publish(std::uint32_t kind, std::size_t size) noexcept {
-    std::uint64_t head = c_->head.load(std::memory_order_relaxed);
     if (pending_pad_) {
       RecordHeader pad{static_cast<std::uint32_t>(pending_pad_ - sizeof(RecordHeader)), kPad};
-      std::memcpy(data_ + (head & (cap_ - 1)), &pad, sizeof pad);
-      head += pending_pad_;
+      std::memcpy(data_ + (head_ & (cap_ - 1)), &pad, sizeof pad);
+      head_ += pending_pad_;
       pending_pad_ = 0;
     }
     RecordHeader h{static_cast<std::uint32_t>(size), kind};
-    std::memcpy(data_ + (head & (cap_ - 1)), &h, sizeof h);
-    c_->head.store(head + padded(size), std::memory_order_release);
+    std::memcpy(data_ + (head_ & (cap_ - 1)), &h, sizeof h);
+    head_ += padded(size);
+    c_->head.store(head_, std::memory_order_release);
   }
   // The consumer may have gone to sleep: the producer calls this after publish().
   void wake_consumer() noexcept { wake(c_->consumer_sleeping, c_->consumer_seq); }
@@ -113,19 +110,19 @@ class Ring {
   // describe a record inside what it published (a task scribbled on the channel); the caller
   // must stop reading this ring.
   [[nodiscard]] Peek peek(Record& out) noexcept {
-    std::uint64_t tail = c_->tail.load(std::memory_order_relaxed);
     for (;;) {
-      const std::uint64_t head = c_->head.load(std::memory_order_acquire);
-      if (tail == head) return Peek::kEmpty;
-      const std::uint64_t avail = head - tail;
-      const std::size_t pos = static_cast<std::size_t>(tail & (cap_ - 1));
+      if (tail_ == cached_head_) {
+        cached_head_ = c_->head.load(std::memory_order_acquire);
+        if (tail_ == cached_head_) return Peek::kEmpty;
+      }
+      const std::uint64_t avail = cached_head_ - tail_;
+      const std::size_t pos = static_cast<std::size_t>(tail_ & (cap_ - 1));
       RecordHeader h;
       std::memcpy(&h, data_ + pos, sizeof h);
       if (avail > cap_ || avail < sizeof h || padded(h.size) > avail) return Peek::kCorrupt;
       if (h.kind == kPad) {
         if (pos + sizeof(RecordHeader) + h.size != cap_) return Peek::kCorrupt;
-        tail += sizeof(RecordHeader) + h.size;
-        c_->tail.store(tail, std::memory_order_release);
+        tail_ += sizeof(RecordHeader) + h.size;
         continue;
       }
       if (pos + sizeof(RecordHeader) + h.size > cap_) return Peek::kCorrupt;
@@ -134,17 +131,26 @@ class Ring {
       return Peek::kRecord;
     }
   }
-  // Releases the record peek() returned.
+  // Releases the record peek() returned. The producer sees the room after flush(), which
+  // happens by itself once an eighth of the ring is waiting to be handed back.
   void release(const Record& r) noexcept {
-    const std::uint64_t tail = c_->tail.load(std::memory_order_relaxed);
-    c_->tail.store(tail + padded(r.payload.size()), std::memory_order_release);
+    tail_ += padded(r.payload.size());
+    if (tail_ - flushed_tail_ >= cap_ / 8) flush();
   }
+  // Hands released room back to the producer and wakes it if it sleeps for room.
+  void flush() noexcept {
+    if (tail_ == flushed_tail_) return;
+    flushed_tail_ = tail_;
+    c_->tail.store(tail_, std::memory_order_release);
+    wake_producer();
+  }
+  // Consumer: nothing left to read.
   [[nodiscard]] bool empty() const noexcept {
-    return c_->head.load(std::memory_order_acquire) == c_->tail.load(std::memory_order_relaxed);
+    return c_->head.load(std::memory_order_acquire) == tail_;
   }
+  // Producer: bytes in the ring.
   [[nodiscard]] std::size_t used() const noexcept {
-    return static_cast<std::size_t>(c_->head.load(std::memory_order_acquire) -
-                                    c_->tail.load(std::memory_order_acquire));
+    return static_cast<std::size_t>(head_ - c_->tail.load(std::memory_order_acquire));
   }
 
  private:
@@ -170,6 +176,9 @@ class Ring {
   std::byte* data_ = nullptr;
   std::size_t cap_ = 0;
   std::size_t pending_pad_ = 0;
+  // Private to the process using this end (the parent or the worker each hold a copy).
+  std::uint64_t head_ = 0, cached_tail_ = 0;                     // producer
+  std::uint64_t tail_ = 0, flushed_tail_ = 0, cached_head_ = 0;  // consumer
 };
 
 }  // namespace mproc::pool

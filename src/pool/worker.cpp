@@ -1,6 +1,7 @@
 #include "pool/worker.hpp"
 
 #include <cxxabi.h>
+#include <stdio_ext.h>
 #include <time.h>
 
 #include <cstdlib>
@@ -91,7 +92,7 @@ class Worker final : public detail::ResultSink {
       }
       const bool go_on = handle(rec.kind, rec.payload);
       tasks_.release(rec);
-      tasks_.wake_producer();
+      tasks_.flush();
       if (!go_on) return 0;
     }
   }
@@ -167,7 +168,7 @@ class Worker final : public detail::ResultSink {
     if (frag_.size() + p.size() > frag_total_) return false;
     frag_.insert(frag_.end(), p.begin(), p.end());
     tasks_.release(rec);
-    tasks_.wake_producer();
+    tasks_.flush();
     ring_doorbell();  // the parent may be waiting for room to send the next piece
     if (frag_.size() == frag_total_) {
       in_fragment_ = false;
@@ -333,8 +334,12 @@ int worker_main(void* bootstrap) noexcept {
   sys::SignalMask none{};
   sigemptyset(&none.set);
   sys::child::set_signal_mask(none);  // the supervisor that forked us blocks everything
+  // Output the parent had buffered but not written is the parent's to write, not ours.
+  __fpurge(stdout);
+  __fpurge(stderr);
   int code = 0;
   try {
+    pool::install_crash_handlers(&b.channel->status().crash);
     Worker w(b);
     code = w.run();
   } catch (...) {
