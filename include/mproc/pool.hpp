@@ -121,7 +121,7 @@ class ImapRange {
       seg->first_index = sent_;
       const std::size_t want = std::max<std::size_t>(1, window_ / 2);
       while (seg->size() < want && it_ != std::ranges::end(input_)) {
-        detail::append_item(*seg, *it_);
+        detail::append_item<std::ranges::range_value_t<V>>(*seg, *it_);
         ++it_;
       }
       input_done_ = it_ == std::ranges::end(input_);
@@ -176,9 +176,10 @@ class Pool {
   // once every item finished. chunksize 0: adaptive.
   template <class F, std::ranges::input_range In>
   auto map(F&& f, In&& inputs, std::size_t chunksize = 0) {
-    auto batch = make_collect<std::decay_t<F>, std::ranges::range_value_t<In>>(
-        f, chunksize, &detail::invoke_one<std::decay_t<F>, std::ranges::range_value_t<In>>);
-    auto n = submit_all(batch, inputs);
+    using T = std::ranges::range_value_t<In>;
+    using Fn = std::decay_t<F>;
+    auto batch = make_collect<Fn, T>(f, chunksize, &detail::invoke_one<Fn, T>, inputs);
+    const std::size_t n = detail::submit_range(*core_, batch, inputs);
     core_->wait_all(*batch, n);
     return batch->take();
   }
@@ -191,12 +192,9 @@ class Pool {
     static_assert(detail::check_task_function<Fn>());
     using R = std::remove_cvref_t<decltype(std::apply(std::declval<Fn&>(), std::declval<Tuple>()))>;
     detail::check_result_type<R>();
-    auto batch = std::make_shared<detail::CollectBatch<R>>(&detail::invoke_apply<Fn, Tuple>,
-                                                           detail::fn_word<Fn>(f), chunksize, 0);
-    auto seg = encode_all(inputs);
-    batch->resize(seg->size());
-    const auto n = seg->size();
-    core_->submit(batch, std::move(seg), true);
+    auto batch = std::make_shared<detail::CollectBatch<R>>(
+        &detail::invoke_apply<Fn, Tuple>, detail::fn_word<Fn>(f), chunksize, size_hint(inputs));
+    const std::size_t n = detail::submit_range(*core_, batch, inputs);
     core_->wait_all(*batch, n);
     return batch->take();
   }
@@ -209,13 +207,11 @@ class Pool {
     static_assert(detail::check_task_function<Fn>());
     using R = detail::task_result_t<Fn, T&&>;
     detail::check_result_type<R>();
-    auto seg = encode_all(inputs);
-    const auto n = seg->size();
-    auto batch = std::make_shared<detail::TryBatch<R>>(&detail::invoke_one<Fn, T>,
-                                                       detail::fn_word<Fn>(f), chunksize, n);
-    core_->submit(batch, std::move(seg), true);
+    auto batch = std::make_shared<detail::TryBatch<R>>(
+        &detail::invoke_one<Fn, T>, detail::fn_word<Fn>(f), chunksize, size_hint(inputs));
+    const std::size_t n = detail::submit_range(*core_, batch, inputs);
     core_->wait_all(*batch, n);
-    return batch->take();
+    return batch->take(n);
   }
 
   // Lazy, ordered: the results of f over inputs as they are consumed.
@@ -247,7 +243,7 @@ class Pool {
     auto batch = std::make_shared<detail::ApplyBatch<R>>(&detail::invoke_apply<Fn, Tuple>,
                                                          detail::fn_word<Fn>(f), 1);
     auto seg = std::make_shared<detail::Segment>();
-    detail::append_item(*seg, Tuple(std::forward<Args>(args)...));
+    detail::append_item<Tuple>(*seg, Tuple(std::forward<Args>(args)...));
     core_->submit(batch, std::move(seg), true);
     return Future<R>(core_, std::move(batch));
   }
@@ -257,8 +253,8 @@ class Pool {
   auto map_async(F&& f, In&& inputs, std::size_t chunksize = 0) {
     using T = std::ranges::range_value_t<In>;
     using Fn = std::decay_t<F>;
-    auto batch = make_collect<Fn, T>(f, chunksize, &detail::invoke_one<Fn, T>);
-    submit_all(batch, inputs);
+    auto batch = make_collect<Fn, T>(f, chunksize, &detail::invoke_one<Fn, T>, inputs);
+    detail::submit_range(*core_, batch, inputs);
     using Out = decltype(batch->take());
     return Future<Out>(core_, std::shared_ptr<detail::FutureBatch<Out>>(batch));
   }
@@ -277,29 +273,21 @@ class Pool {
 
  private:
   template <class In>
-  static std::shared_ptr<detail::Segment> encode_all(In& inputs) {
-    auto seg = std::make_shared<detail::Segment>();
-    if constexpr (std::ranges::sized_range<In>) seg->offsets.reserve(std::ranges::size(inputs) + 1);
-    for (auto&& x : inputs) detail::append_item(*seg, x);
-    return seg;
+  static std::size_t size_hint(In& inputs) {
+    if constexpr (std::ranges::sized_range<In>) {
+      return static_cast<std::size_t>(std::ranges::size(inputs));
+    } else {
+      return 0;
+    }
   }
 
-  template <class Fn, class T, class F>
-  auto make_collect(const F& f, std::size_t chunksize, detail::ItemInvoker invoker) {
+  template <class Fn, class T, class F, class In>
+  auto make_collect(const F& f, std::size_t chunksize, detail::ItemInvoker invoker, In& inputs) {
     static_assert(detail::check_task_function<Fn>());
     using R = detail::task_result_t<Fn, T&&>;
     detail::check_result_type<R>();
     return std::make_shared<detail::CollectBatch<R>>(invoker, detail::fn_word<Fn>(f), chunksize,
-                                                     0);
-  }
-
-  template <class B, class In>
-  std::size_t submit_all(const std::shared_ptr<B>& batch, In& inputs) {
-    auto seg = encode_all(inputs);
-    const auto n = seg->size();
-    batch->resize(n);
-    core_->submit(batch, std::move(seg), true);
-    return n;
+                                                     size_hint(inputs));
   }
 
   template <class F, class In>

@@ -2,8 +2,8 @@
 // ring (parent → worker) and a result ring (worker → parent). Created by the parent before it
 // forks the worker; under fork both see it at the same address.
 //
-// Messages (record kinds): the parent sends kChunk (a ChunkHeader, then `count` items, each a
-// u32 length and the encoded arguments) and kStop. The worker answers each item, in order, with
+// Messages (record kinds): the parent sends kChunk (a ChunkHeader, then `count` items: packed
+// `stride` bytes apart, or each a u32 length and the encoded arguments) and kStop. The worker answers each item, in order, with
 // kOk (the encoded result) or kError (an encoded RemoteFailure), then kChunkDone (ChunkDone)
 // after the chunk's last item; kRetiring when it will take no more work (max_tasks_per_child,
 // memory_limit_bytes) and kInitFailed when the initializer failed. A message larger than a
@@ -36,7 +36,7 @@ struct ChunkHeader {
   std::uint64_t invoker;  // detail::ItemInvoker
   std::uint64_t fn;       // the user's function pointer (0 for a stateless function object)
   std::uint32_t count;    // items that follow
-  std::uint32_t reserved;
+  std::uint32_t stride;   // > 0: items are packed, `stride` bytes each; 0: each has a u32 length
 };
 
 struct ChunkDone {

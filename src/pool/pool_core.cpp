@@ -35,6 +35,7 @@ struct Batch::Book {
   std::size_t failed = 0;
   std::size_t dispatched_chunks = 0;
   std::size_t undispatched = 0;
+  std::size_t expected = 0;  // the caller's count of all items, if known before submitting them
   double ns_per_item = 0;  // smoothed from chunk timings; 0: not known yet
   bool input_closed = false;
   bool queued = false;
@@ -80,8 +81,8 @@ struct Chunk {
     return seg->first_index + begin + k;
   }
   [[nodiscard]] std::size_t bytes() const noexcept {
-    return sizeof(pool::ChunkHeader) + (seg->offsets[end] - seg->offsets[begin]) +
-           4 * count();
+    const std::size_t data = seg->begin_of(end) - seg->begin_of(begin);
+    return sizeof(pool::ChunkHeader) + data + (seg->stride != 0 ? 0 : 4 * count());
   }
 };
 
@@ -212,7 +213,8 @@ struct PoolCore::State {
   std::size_t chunk_size(Batch& b) const {
     auto& book = b.book();
     if (b.chunksize() != 0) return b.chunksize();
-    const std::size_t total = book.input_closed ? book.submitted : book.undispatched;
+    const std::size_t total =
+        book.expected != 0 ? book.expected : book.input_closed ? book.submitted : book.undispatched;
     std::size_t size = std::max<std::size_t>(1, (total + 4 * n - 1) / (4 * n));
     if (book.ns_per_item > 0) {
       const auto by_time = static_cast<std::size_t>(kTargetChunkNs / book.ns_per_item);
@@ -272,10 +274,16 @@ struct PoolCore::State {
     Ring& ring = w.channel->tasks();
     const std::size_t size = c.bytes();
     pool::ChunkHeader h{reinterpret_cast<std::uint64_t>(c.batch->invoker()), c.batch->fn(),
-                        static_cast<std::uint32_t>(c.count()), 0};
+                        static_cast<std::uint32_t>(c.count()),
+                        static_cast<std::uint32_t>(c.seg->stride)};
     auto fill = [&](std::byte* p) {
       std::memcpy(p, &h, sizeof h);
       p += sizeof h;
+      if (c.seg->stride != 0) {
+        const std::size_t from = c.seg->begin_of(c.begin);
+        std::memcpy(p, c.seg->bytes.data() + from, c.seg->begin_of(c.end) - from);
+        return;
+      }
       for (std::size_t i = c.begin; i < c.end; ++i) {
         const auto len = static_cast<std::uint32_t>(c.seg->offsets[i + 1] - c.seg->offsets[i]);
         std::memcpy(p, &len, sizeof len);
@@ -808,11 +816,12 @@ unsigned PoolCore::processes() const noexcept { return s_->n; }
 const PoolOptions& PoolCore::options() const noexcept { return s_->opt; }
 
 void PoolCore::submit(const std::shared_ptr<Batch>& batch, std::shared_ptr<const Segment> items,
-                      bool last) {
+                      bool last, std::size_t expected) {
   std::lock_guard lk(s_->mu);
   if (s_->broken) std::rethrow_exception(s_->broken);
   if (s_->closed) throw PoolClosed();
   auto& book = batch->book();
+  book.expected = std::max(book.expected, expected);
   book.submitted += items->size();
   book.undispatched += items->size();
   if (items->size() != 0) book.segments.push_back(std::move(items));

@@ -189,10 +189,12 @@ class Worker final : public detail::ResultSink {
     auto invoker = reinterpret_cast<detail::ItemInvoker>(h.invoker);
     const std::int64_t t0 = monotonic_ns();
     for (std::uint32_t k = 0; k < h.count; ++k) {
-      std::uint32_t len = 0;
-      if (items.size() < sizeof len) return false;
-      std::memcpy(&len, items.data(), sizeof len);
-      items = items.subspan(sizeof len);
+      std::uint32_t len = h.stride;
+      if (len == 0) {
+        if (items.size() < sizeof len) return false;
+        std::memcpy(&len, items.data(), sizeof len);
+        items = items.subspan(sizeof len);
+      }
       if (items.size() < len) return false;
       run_item(invoker, h.fn, items.first(len));
       items = items.subspan(len);

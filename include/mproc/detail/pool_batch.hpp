@@ -4,6 +4,8 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <cstring>
+#include <memory>
 #include <deque>
 #include <exception>
 #include <functional>
@@ -158,9 +160,70 @@ void invoke_apply(std::uintptr_t w, std::span<const std::byte> args, ResultSink&
 // --- encoding inputs ---------------------------------------------------------------------------
 
 template <class T>
+inline constexpr bool is_packed_v = is_bitwise<T>() && !std::is_empty_v<T>;
+
+// Appends one item. A segment holds items of one type: packed if that type is fixed-size
+// bitwise, length-delimited otherwise.
+template <class T>
 void append_item(Segment& seg, const T& value) {
-  encode_to(seg.bytes, value);
-  seg.offsets.push_back(seg.bytes.size());
+  if constexpr (is_packed_v<T>) {
+    seg.stride = sizeof(T);
+    const std::size_t at = seg.bytes.size();
+    seg.bytes.resize(at + sizeof(T));
+    std::memcpy(seg.bytes.data() + at, std::addressof(value), sizeof(T));
+  } else {
+    encode_to(seg.bytes, value);
+    seg.offsets.push_back(seg.bytes.size());
+  }
+}
+
+// Encodes a whole input range and submits it to `core` in segments of growing size, so the
+// workers start while the rest is being encoded. Returns the number of items.
+template <class In>
+std::size_t submit_range(PoolCore& core, const std::shared_ptr<Batch>& batch, In& inputs) {
+  using T = std::ranges::range_value_t<In>;
+  std::size_t expected = 0;
+  if constexpr (std::ranges::sized_range<In>) expected = std::ranges::size(inputs);
+  std::size_t index = 0;   // input index of the current segment's first item
+  std::size_t want = 256;  // items in the current segment
+  std::size_t filled = 0;  // packed items written into the current segment
+  auto seg = std::make_shared<Segment>();
+  auto start_segment = [&] {
+    if constexpr (is_packed_v<T>) {
+      seg->stride = sizeof(T);
+      seg->bytes.resize(want * sizeof(T));
+      filled = 0;
+    }
+  };
+  auto segment_size = [&] {
+    if constexpr (is_packed_v<T>) {
+      return filled;
+    } else {
+      return seg->size();
+    }
+  };
+  start_segment();
+  for (auto&& x : inputs) {
+    if constexpr (is_packed_v<T>) {
+      const T& v = x;
+      std::memcpy(seg->bytes.data() + filled * sizeof(T), std::addressof(v), sizeof(T));
+      ++filled;
+    } else {
+      append_item<T>(*seg, x);
+    }
+    if (segment_size() == want) {
+      index += want;
+      core.submit(batch, std::move(seg), false, expected);
+      seg = std::make_shared<Segment>();
+      seg->first_index = index;
+      want *= 4;
+      start_segment();
+    }
+  }
+  if constexpr (is_packed_v<T>) seg->bytes.resize(filled * sizeof(T));
+  index += segment_size();
+  core.submit(batch, std::move(seg), true, expected);
+  return index;
 }
 
 // --- collecting results in the parent ---------------------------------------------------------
@@ -189,20 +252,28 @@ template <class R>
 class CollectBatch final
     : public FutureBatch<std::conditional_t<std::is_void_v<R>, void, std::vector<R>>> {
   using Out = std::conditional_t<std::is_void_v<R>, void, std::vector<R>>;
+  // Values land in place when R can be default-constructed (no second pass in take()).
+  static constexpr bool kDirect = std::is_default_constructible_v<R>;
+  struct Empty {};
+  using Store = std::conditional_t<std::is_void_v<R>, Empty,
+                                   std::conditional_t<kDirect, std::vector<R>,
+                                                      std::vector<std::optional<R>>>>;
 
  public:
   CollectBatch(ItemInvoker inv, std::uintptr_t fn, std::size_t chunksize, std::size_t n)
       : FutureBatch<Out>(inv, fn, chunksize) {
     if constexpr (!std::is_void_v<R>) values_.resize(n);
   }
-  void resize(std::size_t n) {
-    if constexpr (!std::is_void_v<R>) values_.resize(n);
-  }
   void on_value(std::size_t index, std::span<const std::byte> bytes) override {
     if constexpr (std::is_void_v<R>) {
       decode_result<void>(bytes);
     } else {
-      values_.at(index).emplace(decode<R>(bytes));
+      if (index >= values_.size()) values_.resize(index + 1);
+      if constexpr (kDirect) {
+        values_[index] = decode<R>(bytes);
+      } else {
+        values_[index].emplace(decode<R>(bytes));
+      }
     }
   }
   void on_error(std::size_t index, std::exception_ptr error) override {
@@ -214,16 +285,19 @@ class CollectBatch final
   Out take() override {
     if (error_) std::rethrow_exception(error_);
     if constexpr (!std::is_void_v<R>) {
-      std::vector<R> out;
-      out.reserve(values_.size());
-      for (auto& v : values_) out.push_back(std::move(*v));
-      return out;
+      if constexpr (kDirect) {
+        return std::move(values_);
+      } else {
+        std::vector<R> out;
+        out.reserve(values_.size());
+        for (auto& v : values_) out.push_back(std::move(*v));
+        return out;
+      }
     }
   }
 
  private:
-  struct Empty {};
-  std::conditional_t<std::is_void_v<R>, Empty, std::vector<std::optional<R>>> values_{};
+  Store values_{};
   std::size_t error_index_ = std::numeric_limits<std::size_t>::max();
   std::exception_ptr error_{};
 };
@@ -235,17 +309,21 @@ class TryBatch final : public Batch {
   TryBatch(ItemInvoker inv, std::uintptr_t fn, std::size_t chunksize, std::size_t n)
       : Batch(inv, fn, chunksize), results_(n) {}
   void on_value(std::size_t index, std::span<const std::byte> bytes) override {
+    if (index >= results_.size()) results_.resize(index + 1);
     if constexpr (std::is_void_v<R>) {
       decode_result<void>(bytes);
-      results_.at(index).emplace();
+      results_[index].emplace();
     } else {
-      results_.at(index).emplace(decode<R>(bytes));
+      results_[index].emplace(decode<R>(bytes));
     }
   }
   void on_error(std::size_t index, std::exception_ptr error) override {
-    results_.at(index).emplace(std::move(error));
+    if (index >= results_.size()) results_.resize(index + 1);
+    results_[index].emplace(std::move(error));
   }
-  std::vector<Result<R>> take() {
+  // Called once all n items completed.
+  std::vector<Result<R>> take(std::size_t n) {
+    results_.resize(n);
     std::vector<Result<R>> out;
     out.reserve(results_.size());
     for (auto& r : results_) out.push_back(std::move(*r));

@@ -50,13 +50,20 @@ class ResultSink {
 // into `out`. Exceptions escape to the worker loop, which reports them as the item's error.
 using ItemInvoker = void (*)(std::uintptr_t fn, std::span<const std::byte> args, ResultSink& out);
 
-// Encoded inputs of consecutive items: item i (0-based in the segment) is
-// bytes[offsets[i], offsets[i+1]). Input index of item i is first_index + i.
+// Encoded inputs of consecutive items. Input index of item i (0-based in the segment) is
+// first_index + i. Items of a fixed-size bitwise type are packed `stride` bytes apart; others
+// are bytes[offsets[i], offsets[i+1]).
 struct Segment {
   std::size_t first_index = 0;
+  std::size_t stride = 0;  // > 0: packed items, offsets unused
   std::vector<std::byte> bytes{};
   std::vector<std::size_t> offsets{0};
-  [[nodiscard]] std::size_t size() const noexcept { return offsets.size() - 1; }
+  [[nodiscard]] std::size_t size() const noexcept {
+    return stride != 0 ? bytes.size() / stride : offsets.size() - 1;
+  }
+  [[nodiscard]] std::size_t begin_of(std::size_t i) const noexcept {
+    return stride != 0 ? i * stride : offsets[i];
+  }
 };
 
 // The receiver of one call's results. PoolCore calls on_value/on_error exactly once per item,
@@ -105,8 +112,10 @@ class PoolCore {
 
   // Hands items to the workers. Throws PoolClosed after close()/terminate(), or the pool's
   // broken-state error (an initializer failed).
+  // `expected` (0: unknown) is the batch's whole item count, known before all of it is submitted;
+  // it sizes the chunks.
   void submit(const std::shared_ptr<Batch>& batch, std::shared_ptr<const Segment> items,
-              bool last);
+              bool last, std::size_t expected = 0);
   // No more items for batch (an imap whose input ran out).
   void close_input(const std::shared_ptr<Batch>& batch);
 
