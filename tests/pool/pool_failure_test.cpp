@@ -383,3 +383,55 @@ TEST_F(PoolFailure, WorkersDieWithAKilledParent) {
 }
 
 }  // namespace
+
+namespace {
+
+TEST_F(PoolFailure, CrashReportNamesTheFunctionAndSignal) {
+  mproc::Pool pool(1);
+  try {
+    pool.map(segv_every_97th, std::views::iota(90, 100));
+    FAIL() << "expected WorkerCrashed";
+  } catch (const mproc::WorkerCrashed& e) {
+    const std::string what = e.what();
+    EXPECT_NE(what.find("SIGSEGV"), std::string::npos) << what;
+    EXPECT_NE(what.find("task #6"), std::string::npos) << what;  // input 96 is index 6
+    EXPECT_NE(what.find("crash_here"), std::string::npos) << what;
+    EXPECT_NE(what.find(std::to_string(e.pid())), std::string::npos) << what;
+    ASSERT_FALSE(e.frames().empty());
+    EXPECT_NE(e.frames()[0].find("crash_here"), std::string::npos) << e.frames()[0];
+    EXPECT_EQ(e.fault_address(), 0u);
+    EXPECT_FALSE(e.oom_killed());
+  }
+}
+
+TEST_F(PoolFailure, TerminateFromAnotherThreadCancelsARunningMap) {
+  mproc::Pool pool(2);
+  std::thread killer([&] {
+    while (shared->attempts[62].load() < 2) std::this_thread::yield();
+    pool.terminate();
+  });
+  EXPECT_THROW(pool.map(spin_forever, std::vector<int>{1, 1, 1, 1}), mproc::Cancelled);
+  killer.join();
+}
+
+TEST_F(PoolFailure, ImapRaisesAtTheFailedItemAndGoesOn) {
+  mproc::Pool pool(2);
+  std::vector<int> got;
+  int errors = 0;
+  auto range = pool.imap(throw_on_odd, std::views::iota(0, 6));
+  auto it = range.begin();
+  while (it != range.end()) {
+    got.push_back(*it);
+    try {
+      ++it;
+    } catch (const mproc::RemoteError& e) {
+      ++errors;
+      EXPECT_EQ(e.index() % 2, 1u);
+      ++it;  // the range goes on after the failed item
+    }
+  }
+  EXPECT_EQ(errors, 3);  // inputs 1, 3 and 5
+  EXPECT_EQ(got, (std::vector<int>{0, 2, 4}));
+}
+
+}  // namespace

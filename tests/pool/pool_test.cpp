@@ -1,5 +1,11 @@
 // Pool: the calls and their results (failure semantics are in pool_failure_test.cpp).
+#include <fcntl.h>
 #include <gtest/gtest.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <optional>
 
 #include <list>
 #include <numeric>
@@ -103,6 +109,119 @@ TEST(Pool, SubmitAfterCloseIsPoolClosed) {
   pool.close();
   EXPECT_THROW(pool.apply(twice, 1), mproc::PoolClosed);
   pool.join();
+}
+
+}  // namespace
+
+namespace {
+
+int block_on(int fd) {
+  char c;
+  return static_cast<int>(::read(fd, &c, 1));
+}
+
+TEST(Pool, DefaultSizeIsTheUsableCpuCount) {
+  mproc::Pool pool;
+  EXPECT_EQ(pool.processes(), mproc::process_cpu_count());
+  EXPECT_EQ(pool.worker_pids().size(), pool.processes());
+}
+
+TEST(Pool, UnavailableStartMethodIsAClearError) {
+  EXPECT_THROW(mproc::Pool(mproc::PoolOptions{.processes = 1,
+                                              .start_method = mproc::StartMethod::spawn}),
+               mproc::Error);
+}
+
+TEST(Pool, JoinBeforeCloseIsAnError) {
+  mproc::Pool pool(1);
+  EXPECT_THROW(pool.join(), mproc::Error);
+}
+
+TEST(Pool, WaitForTellsWhetherTheResultIsReady) {
+  int fds[2];
+  ASSERT_EQ(::pipe2(fds, O_CLOEXEC), 0);
+  {
+    mproc::Pool pool(1);
+    auto f = pool.apply_async(block_on, fds[0]);
+    EXPECT_FALSE(f.wait_for(std::chrono::milliseconds(20)));
+    EXPECT_FALSE(f.ready());
+    EXPECT_FALSE(f.cancel());  // a worker holds it
+    ASSERT_EQ(::write(fds[1], "x", 1), 1);
+    EXPECT_TRUE(f.wait_for(std::chrono::seconds(30)));
+    EXPECT_TRUE(f.ready());
+    EXPECT_EQ(f.get(), 1);
+  }
+  ::close(fds[0]);
+  ::close(fds[1]);
+}
+
+TEST(Pool, DestructorFinishesOutstandingWork) {
+  std::optional<mproc::Future<int>> f;
+  {
+    mproc::Pool pool(2);
+    f = pool.apply_async(twice, 21);
+  }
+  EXPECT_TRUE(f->ready());
+  EXPECT_EQ(f->get(), 42);
+}
+
+TEST(Pool, ProgressCallbackSeesEveryItem) {
+  std::vector<mproc::Progress> seen;
+  mproc::Pool pool(mproc::PoolOptions{
+      .processes = 2, .progress_callback = [&](const mproc::Progress& p) { seen.push_back(p); }});
+  pool.map(twice, std::views::iota(0, 300));
+  ASSERT_FALSE(seen.empty());
+  EXPECT_EQ(seen.back().done, 300u);
+  EXPECT_EQ(seen.back().total, 300u);
+  for (std::size_t i = 1; i < seen.size(); ++i) EXPECT_GE(seen[i].done, seen[i - 1].done);
+}
+
+// Runs body in a forked child whose stdout/stderr go to a file; returns what was written.
+template <class Body>
+std::string captured_output(Body body, int fd) {
+  char path[] = "/tmp/mproc-pool-test-XXXXXX";
+  const int file = ::mkostemp(path, O_CLOEXEC);
+  EXPECT_GE(file, 0);
+  ::unlink(path);
+  const int pid = ::fork();
+  if (pid == 0) {
+    ::dup2(file, fd);
+    body();
+    std::fflush(nullptr);
+    ::_exit(0);
+  }
+  int status = 0;
+  ::waitpid(pid, &status, 0);
+  EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << status;
+  std::string out(1 << 16, '\0');
+  const auto n = ::pread(file, out.data(), out.size(), 0);
+  ::close(file);
+  out.resize(n > 0 ? static_cast<std::size_t>(n) : 0);
+  return out;
+}
+
+TEST(Pool, WorkersDoNotRepeatTheParentsBufferedOutput) {
+  auto out = captured_output(
+      [] {
+        std::printf("said once");  // buffered: stdout is a file
+        mproc::Pool pool(2);
+        pool.map(twice, std::views::iota(0, 100));
+      },
+      1);
+  EXPECT_EQ(out, "said once");
+}
+
+TEST(Pool, ProgressBarIsDrawnWhenForced) {
+  auto out = captured_output(
+      [] {
+        ::setenv("MPROC_PROGRESS", "1", 1);
+        mproc::Pool pool(mproc::PoolOptions{.processes = 2, .progress = true});
+        pool.map(twice, std::views::iota(0, 100));
+      },
+      2);
+  EXPECT_NE(out.find("100/100"), std::string::npos) << out;
+  ASSERT_FALSE(out.empty());
+  EXPECT_EQ(out.back(), '\n');
 }
 
 }  // namespace
