@@ -21,6 +21,7 @@
 #include "mproc/error.hpp"
 #include "pool/channel.hpp"
 #include "pool/progress_session.hpp"
+#include "pool/result_reader.hpp"
 #include "pool/worker.hpp"
 #include "sys/event.hpp"
 #include "sys/fork.hpp"
@@ -105,11 +106,7 @@ struct Worker {
   // A task message too big for one record, being sent in pieces.
   std::vector<std::byte> out_big{};
   std::size_t out_pos = 0;
-  // A result too big for one record, being received in pieces.
-  std::vector<std::byte> in_big{};
-  std::uint64_t in_total = 0;
-  std::uint32_t in_kind = 0;
-  bool in_fragment = false;
+  pool::ResultReader reader{};     // its result ring, parsed
   [[nodiscard]] bool sending_big() const noexcept { return out_pos < out_big.size(); }
 };
 
@@ -453,59 +450,20 @@ struct PoolCore::State {
     }
   }
 
-  // Reads every record w has published. Returns true if any arrived.
+  // Reads every message w has published. Returns true if any arrived.
   bool drain(Worker& w) {
-    Ring& ring = w.channel->results();
-    bool any = false;
-    Ring::Record rec;
-    while (!w.corrupt) {
-      const auto p = ring.peek(rec);
-      if (p == Ring::Peek::kEmpty) break;
-      if (p == Ring::Peek::kCorrupt) {
-        w.corrupt = true;
-        break;
-      }
-      any = true;
-      if (rec.kind == pool::kFragment) {
-        collect_fragment(w, rec.payload);
-      } else {
-        on_message(w, rec.kind, rec.payload);
-      }
-      ring.release(rec);
-    }
-    if (any) ring.flush();
+    const bool any = w.reader.read(w.channel->results(), [&](std::uint32_t kind, auto payload) {
+      on_message(w, kind, payload);
+      return !w.corrupt;
+    });
+    if (w.corrupt) w.reader.mark_corrupt();
+    if (w.reader.corrupt()) w.corrupt = true;
     if (w.corrupt && w.pid != 0 && !w.kill_at) {
       w.killed_by_pool = true;
       sys::pidfd_send_signal(w.pidfd.get(), SIGKILL);
       w.kill_at = Clock::now();
     }
     return any;
-  }
-
-  void collect_fragment(Worker& w, std::span<const std::byte> p) {
-    if (!w.in_fragment) {
-      pool::FragmentHead h{};
-      if (p.size() < sizeof h) {
-        w.corrupt = true;
-        return;
-      }
-      std::memcpy(&h, p.data(), sizeof h);
-      w.in_total = h.total;
-      w.in_kind = h.kind;
-      w.in_big.clear();
-      w.in_fragment = true;
-      p = p.subspan(sizeof h);
-    }
-    if (w.in_big.size() + p.size() > w.in_total) {
-      w.corrupt = true;
-      return;
-    }
-    w.in_big.insert(w.in_big.end(), p.begin(), p.end());
-    if (w.in_big.size() == w.in_total) {
-      w.in_fragment = false;
-      on_message(w, w.in_kind, w.in_big);
-      w.in_big = {};
-    }
   }
 
   bool drain_all() {
@@ -726,6 +684,7 @@ struct PoolCore::State {
         if ((closed || terminated || broken) && workers.empty()) break;
         // Ask to be woken by the next result, then look once more before sleeping.
         shared->supervisor_waiting.store(1, std::memory_order_seq_cst);
+        pool::full_fence();
         bool pending = false;
         for (auto& w : workers) {
           if (w->pid != 0 && !w->channel->results().empty()) pending = true;

@@ -22,6 +22,28 @@ namespace mproc::pool {
 
 inline constexpr std::size_t kCacheLine = 64;
 
+#if defined(__SANITIZE_THREAD__)
+#define MPROC_TSAN 1
+#elif defined(__has_feature)
+#if __has_feature(thread_sanitizer)
+#define MPROC_TSAN 1
+#endif
+#endif
+
+// A full (store-load) fence between this process and the one on the other end of a ring: the
+// "announce I sleep, then look once more" / "publish, then look whether it sleeps" pairs need
+// it. ThreadSanitizer does not model fences (and cannot see the other process anyway), so its
+// builds use the instruction directly.
+inline void full_fence() noexcept {
+#if defined(MPROC_TSAN) && (defined(__x86_64__) || defined(__i386__))
+  asm volatile("mfence" ::: "memory");
+#elif defined(MPROC_TSAN) && defined(__aarch64__)
+  asm volatile("dmb ish" ::: "memory");
+#else
+  std::atomic_thread_fence(std::memory_order_seq_cst);
+#endif
+}
+
 struct RecordHeader {
   std::uint32_t size;  // payload bytes
   std::uint32_t kind;  // what the payload is (channel.hpp); kPad: skip to the ring's start
@@ -48,6 +70,8 @@ class Ring {
 
   [[nodiscard]] RingControl& control() const noexcept { return *c_; }
   [[nodiscard]] std::size_t capacity() const noexcept { return cap_; }
+  // The record bytes themselves (for tests and the fuzzer, which play a hostile producer).
+  [[nodiscard]] std::byte* data() const noexcept { return data_; }
   // The largest payload a single record may carry.
   [[nodiscard]] std::size_t max_record() const noexcept { return cap_ / 2 - sizeof(RecordHeader); }
 
@@ -155,7 +179,7 @@ class Ring {
 
  private:
   static void wake(std::atomic<std::uint32_t>& sleeping, std::atomic<std::uint32_t>& seq) noexcept {
-    std::atomic_thread_fence(std::memory_order_seq_cst);  // pairs with the fence in sleep()
+    full_fence();  // pairs with the fence in sleep()
     if (sleeping.load(std::memory_order_relaxed) != 0) {
       sleeping.store(0, std::memory_order_relaxed);
       seq.fetch_add(1, std::memory_order_release);
@@ -167,7 +191,7 @@ class Ring {
                     Ready ready, std::optional<std::chrono::nanoseconds> timeout) {
     const std::uint32_t s = seq.load(std::memory_order_acquire);
     sleeping.store(1, std::memory_order_relaxed);
-    std::atomic_thread_fence(std::memory_order_seq_cst);
+    full_fence();
     if (!ready()) sys::futex_wait(seq, s, timeout);
     sleeping.store(0, std::memory_order_relaxed);
   }

@@ -306,7 +306,7 @@ class Worker final : public detail::ResultSink {
 
   // Wakes the supervisor if it sleeps.
   void ring_doorbell() noexcept {
-    std::atomic_thread_fence(std::memory_order_seq_cst);
+    full_fence();
     auto& w = b_.shared->supervisor_waiting;
     if (w.load(std::memory_order_relaxed) != 0 && w.exchange(0) != 0) {
       sys::eventfd_signal(b_.doorbell_fd);
