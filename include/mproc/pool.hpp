@@ -15,6 +15,7 @@
 
 #include <chrono>
 #include <cstddef>
+#include <exception>
 #include <iterator>
 #include <memory>
 #include <optional>
@@ -95,12 +96,17 @@ class ImapRange {
   ImapRange(std::shared_ptr<detail::PoolCore> core, std::shared_ptr<detail::StreamBatch<R>> batch,
             V input, std::size_t window)
       : core_(std::move(core)), batch_(std::move(batch)), input_(std::move(input)),
-        window_(window) {}
-  ImapRange(ImapRange&&) noexcept = default;
+        window_(window) {
+    std::optional<std::size_t> total;
+    if constexpr (std::ranges::sized_range<V>) total = static_cast<std::size_t>(std::ranges::size(input_));
+    ticker_ = core_->start_progress(total);
+  }
+  ImapRange(ImapRange&&) noexcept = default;  // (begin() must not have been called)
   ImapRange& operator=(ImapRange&&) = delete;
   ImapRange(const ImapRange&) = delete;
   ImapRange& operator=(const ImapRange&) = delete;
   ~ImapRange() {
+    if (ticker_) ticker_->finish(failed_ == 0 && current_ == std::nullopt && input_done_);
     if (batch_) core_->abandon(*batch_);
   }
 
@@ -131,14 +137,24 @@ class ImapRange {
   }
   void advance() {
     current_.reset();
-    if (taken_ == sent_ && input_done_) return;
+    if (taken_ == sent_ && input_done_) {
+      if (ticker_) ticker_->finish(failed_ == 0);
+      return;
+    }
     feed();
     std::optional<Result<R>> next;
-    core_->wait(*batch_, [&] {
-      next = batch_->take_next();
-      return next.has_value();
-    }, std::nullopt);
+    std::function<void(const detail::BatchProgress&)> tick;
+    if (ticker_) tick = [this](const detail::BatchProgress&) { ticker_->update(taken_, failed_); };
+    core_->wait(
+        *batch_,
+        [&] {
+          next = batch_->take_next();
+          return next.has_value();
+        },
+        std::nullopt, tick);
     ++taken_;
+    if (!next->ok()) ++failed_;
+    if (ticker_) ticker_->update(taken_, failed_);
     if (!next->ok()) std::rethrow_exception(next->error());
     current_.emplace(std::move(*next).value());
   }
@@ -150,6 +166,8 @@ class ImapRange {
   std::size_t window_;
   std::size_t sent_ = 0;
   std::size_t taken_ = 0;
+  std::size_t failed_ = 0;
+  std::unique_ptr<detail::PoolCore::Ticker> ticker_{};
   bool started_ = false;
   bool input_done_ = false;
   std::optional<R> current_{};
@@ -161,8 +179,13 @@ class Pool {
   explicit Pool(unsigned processes) : Pool(PoolOptions{.processes = processes}) {}
   explicit Pool(PoolOptions options)
       : core_(std::make_shared<detail::PoolCore>(std::move(options))) {}
+  // close() + join(): waits for the submitted work. While an exception unwinds the stack past
+  // the pool, nobody will collect that work, so it is terminate() instead.
   ~Pool() {
-    if (core_) {
+    if (!core_) return;
+    if (std::uncaught_exceptions() > uncaught_at_start_) {
+      core_->terminate();
+    } else {
       core_->close();
       core_->join();
     }
@@ -309,6 +332,7 @@ class Pool {
   }
 
   std::shared_ptr<detail::PoolCore> core_;
+  int uncaught_at_start_ = std::uncaught_exceptions();
 };
 
 }  // namespace mproc

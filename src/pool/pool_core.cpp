@@ -493,8 +493,14 @@ struct PoolCore::State {
   // w's process ended: account for every item it held, then forget it.
   void on_death(Worker& w) {
     drain(w);
+    // nullopt: someone else reaped it (a SIGCHLD handler calling waitpid(-1)); the crash area
+    // may still say which signal it was.
     const std::optional<int> st = sys::reap_pidfd_noexcept(w.pidfd.get(), true);
-    const int status = st.value_or(-SIGKILL);
+    const auto& crash_area = w.channel->status().crash;
+    std::optional<int> status = st;
+    if (!status && crash_area.written.load(std::memory_order_acquire) != 0) {
+      status = -crash_area.signal;
+    }
     epoll.remove(w.pidfd.get());
     w.pidfd.reset();
     const int pid = w.pid;
@@ -507,7 +513,7 @@ struct PoolCore::State {
         opt.initializer && !terminated;
     if (init_failed_silently && !broken) {
       break_pool("the pool's initializer crashed in worker " + std::to_string(pid) + ": it " +
-                 describe_status(status));
+                 (status ? describe_status(*status) : std::string("died (status unknown)")));
     }
 
     const bool running = ws.items_started.load(std::memory_order_acquire) > w.items_answered;
@@ -521,10 +527,10 @@ struct PoolCore::State {
           error = std::make_exception_ptr(TaskTimeout(opt.task_timeout, pid, index));
         } else {
           WorkerCrashed::Info info;
-          if (status < 0) {
-            info.signal = -status;
-          } else {
-            info.exit_code = status;
+          if (status && *status < 0) {
+            info.signal = -*status;
+          } else if (status) {
+            info.exit_code = *status;
           }
           info.pid = pid;
           info.index = index;
@@ -584,6 +590,7 @@ struct PoolCore::State {
     boot.max_tasks = opt.max_tasks_per_child;
     boot.memory_limit = opt.memory_limit_bytes;
     boot.record_start_times = opt.task_timeout.count() > 0;
+    boot.max_message_size = opt.max_message_size;
     boot.close_fds = {control.get(), timer.get()};
     for (auto& other : workers) {
       if (other->pidfd) boot.close_fds.push_back(other->pidfd.get());
@@ -599,7 +606,8 @@ struct PoolCore::State {
   // Keeps `n` workers while the pool runs; forgets the dead.
   void maintain() {
     std::erase_if(workers, [](auto& w) { return w->pid == 0; });
-    if (closed || terminated || broken) return;
+    // After close() the submitted work still runs: keep replacing workers until it is done.
+    if (terminated || broken || (closed && all_done())) return;
     while (working_workers() < n) {
       try {
         spawn();
@@ -708,6 +716,8 @@ struct PoolCore::State {
           }
         }
       }
+      // Nothing can run any more; whatever is still pending must not wait forever.
+      fail_everything(std::make_exception_ptr(Error("the pool stopped before this item ran")));
       supervisor_done = true;
       cv.notify_all();
     } catch (const std::exception& e) {
@@ -776,6 +786,16 @@ const PoolOptions& PoolCore::options() const noexcept { return s_->opt; }
 
 void PoolCore::submit(const std::shared_ptr<Batch>& batch, std::shared_ptr<const Segment> items,
                       bool last, std::size_t expected) {
+  const std::size_t limit = s_->opt.max_message_size;
+  const std::size_t n = items->size();
+  for (std::size_t i = 0; i < n; ++i) {
+    const std::size_t size = items->begin_of(i + 1) - items->begin_of(i);
+    if (size > limit) {
+      throw Error("mproc::Pool: input #" + std::to_string(items->first_index + i) + " encodes to " +
+                  std::to_string(size) + " bytes, over max_message_size (" +
+                  std::to_string(limit) + ")");
+    }
+  }
   std::lock_guard lk(s_->mu);
   if (s_->broken) std::rethrow_exception(s_->broken);
   if (s_->closed) throw PoolClosed();
@@ -865,6 +885,10 @@ void PoolCore::wait_all(Batch& batch, std::optional<std::size_t> total) {
   session->finish(p.failed == 0);
 }
 
+std::unique_ptr<PoolCore::Ticker> PoolCore::start_progress(std::optional<std::size_t> total) {
+  return pool::ProgressSession::make(s_->opt, total);
+}
+
 BatchProgress PoolCore::progress(const Batch& batch) {
   std::lock_guard lk(s_->mu);
   return progress_locked(batch);
@@ -906,7 +930,7 @@ void PoolCore::close() {
 
 void PoolCore::join() {
   std::unique_lock lk(s_->mu);
-  if (!s_->closed && !s_->terminated) {
+  if (!s_->closed && !s_->terminated && !s_->broken) {
     throw Error("mproc::Pool::join() before close() or terminate()");
   }
   s_->cv.wait(lk, [&] { return s_->supervisor_done; });
@@ -919,11 +943,12 @@ void PoolCore::join() {
 void PoolCore::terminate() {
   {
     std::lock_guard lk(s_->mu);
-    if (s_->supervisor_done) return;
     s_->closed = true;
-    s_->terminated = true;
-    s_->fail_everything(std::make_exception_ptr(Cancelled("the pool was terminated")));
-    for (auto& w : s_->workers) s_->kill_worker(*w, SIGTERM);
+    if (!s_->supervisor_done) {
+      s_->terminated = true;
+      s_->fail_everything(std::make_exception_ptr(Cancelled("the pool was terminated")));
+      for (auto& w : s_->workers) s_->kill_worker(*w, SIGTERM);
+    }
   }
   s_->poke();
   join();

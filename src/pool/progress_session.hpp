@@ -11,14 +11,11 @@
 
 namespace mproc::pool {
 
-class ProgressSession {
+class ProgressSession : public detail::PoolCore::Ticker {
  public:
   // nullptr when the options ask for no progress at all.
   static std::unique_ptr<ProgressSession> make(const PoolOptions& options,
                                                std::optional<std::size_t> total);
-  virtual ~ProgressSession() = default;
-  virtual void update(std::size_t done, std::size_t failed) = 0;
-  virtual void finish(bool ok) noexcept = 0;
 };
 
 }  // namespace mproc::pool

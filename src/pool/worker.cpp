@@ -4,6 +4,7 @@
 #include <stdio_ext.h>
 #include <time.h>
 
+#include <csignal>
 #include <cstdlib>
 #include <cstring>
 #include <exception>
@@ -13,6 +14,7 @@
 
 #include "mproc/codec.hpp"
 #include "mproc/detail/pool_core.hpp"
+#include "mproc/error.hpp"
 #include "sys/event.hpp"
 #include "sys/fork.hpp"
 #include "sys/memory.hpp"
@@ -99,6 +101,12 @@ class Worker final : public detail::ResultSink {
 
   // --- ResultSink ---
   std::span<std::byte> reserve(std::size_t n) override {
+    if (b_.max_message_size != 0 && n > b_.max_message_size) {
+      big_result_ = false;
+      throw Error("the result encodes to " + std::to_string(n) +
+                  " bytes, over the pool's max_message_size (" +
+                  std::to_string(b_.max_message_size) + ")");
+    }
     if (n <= results_.max_record()) {
       big_result_ = false;
       return {wait_for_room(n), n};
@@ -339,6 +347,10 @@ int worker_main(void* bootstrap) noexcept {
   // Output the parent had buffered but not written is the parent's to write, not ours.
   __fpurge(stdout);
   __fpurge(stderr);
+  // Ctrl-C reaches the whole foreground process group: the parent decides what it means (by
+  // default it dies, and its workers with it); a worker must not die mid-task on its own.
+  sys::child::ignore_signal(SIGINT);
+  sys::child::ignore_signal(SIGQUIT);
   int code = 0;
   try {
     pool::install_crash_handlers(&b.channel->status().crash);

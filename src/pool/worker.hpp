@@ -22,6 +22,7 @@ struct WorkerBootstrap {
   std::size_t max_tasks = 0;                  // 0: unlimited
   std::size_t memory_limit = 0;               // 0: none
   bool record_start_times = false;            // a task timeout is set
+  std::size_t max_message_size = 0;           // 0: no limit
 };
 
 // launch::ChildBody for a pool worker; the result is the exit code.

@@ -71,6 +71,13 @@ int reset_signal_dispositions() noexcept {
   return 0;
 }
 
+int ignore_signal(int sig) noexcept {
+  struct sigaction sa {};
+  sa.sa_handler = SIG_IGN;
+  sigemptyset(&sa.sa_mask);
+  return ::sigaction(sig, &sa, nullptr) == 0 ? 0 : errno;
+}
+
 int set_parent_death_signal(int sig) noexcept {
   return ::prctl(PR_SET_PDEATHSIG, static_cast<unsigned long>(sig)) == 0 ? 0 : errno;
 }

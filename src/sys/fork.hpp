@@ -49,6 +49,9 @@ namespace child {
 // Returns 0 or an errno value.
 int reset_signal_dispositions() noexcept;
 
+// sig → SIG_IGN. Returns 0 or an errno value.
+int ignore_signal(int sig) noexcept;
+
 // prctl(PR_SET_PDEATHSIG, sig). Returns 0 or an errno value.
 int set_parent_death_signal(int sig) noexcept;
 

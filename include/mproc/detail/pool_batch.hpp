@@ -203,6 +203,7 @@ std::size_t submit_range(PoolCore& core, const std::shared_ptr<Batch>& batch, In
     }
   };
   start_segment();
+  try {
   for (auto&& x : inputs) {
     if constexpr (is_packed_v<T>) {
       const T& v = x;
@@ -223,6 +224,12 @@ std::size_t submit_range(PoolCore& core, const std::shared_ptr<Batch>& batch, In
   if constexpr (is_packed_v<T>) seg->bytes.resize(filled * sizeof(T));
   index += segment_size();
   core.submit(batch, std::move(seg), true, expected);
+  } catch (...) {
+    // An input that cannot be encoded (or is too large) fails the call now; what was already
+    // handed out is withdrawn where it has not started.
+    core.abandon(*batch);
+    throw;
+  }
   return index;
 }
 

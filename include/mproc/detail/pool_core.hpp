@@ -30,6 +30,7 @@ struct PoolOptions {
   bool progress = false;                       // a bar on stderr for map-like calls (if a tty)
   ProgressCallback progress_callback{};        // called as map-like calls progress
   std::chrono::milliseconds kill_grace{100};   // SIGTERM → SIGKILL delay (terminate, timeouts)
+  std::size_t max_message_size = std::size_t{1} << 30;  // per encoded input or result
 };
 
 namespace detail {
@@ -134,6 +135,15 @@ class PoolCore {
   // The consumer of a streaming batch went away: drop its undispatched items; results of items
   // already running are discarded.
   void abandon(Batch& batch) noexcept;
+
+  // The progress display of a streaming call (imap): nullptr when the options ask for none.
+  class Ticker {
+   public:
+    virtual ~Ticker() = default;
+    virtual void update(std::size_t done, std::size_t failed) = 0;
+    virtual void finish(bool ok) noexcept = 0;
+  };
+  [[nodiscard]] std::unique_ptr<Ticker> start_progress(std::optional<std::size_t> total);
 
   // Drops a batch's undispatched items, failing them with Cancelled. True if nothing of it had
   // reached a worker (the whole batch is cancelled).

@@ -1,0 +1,333 @@
+// Pool cases from RELIABILITY.md (groups A, B, C3, C7, D, F) not covered by pool_failure_test:
+// each test names its case.
+#include <fcntl.h>
+#include <gtest/gtest.h>
+#include <poll.h>
+#include <pthread.h>
+#include <signal.h>
+#include <sys/mman.h>
+#include <sys/resource.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <chrono>
+#include <numeric>
+#include <ranges>
+#include <stdexcept>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "mproc/mproc.hpp"
+#include "support/child_guard.hpp"
+
+namespace {
+
+struct Shared {
+  std::atomic<int> running;
+};
+Shared* shared = nullptr;
+
+class PoolReliability : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    void* p = ::mmap(nullptr, sizeof(Shared), PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS,
+                     -1, 0);
+    ASSERT_NE(p, MAP_FAILED);
+    shared = new (p) Shared{};
+  }
+  void TearDown() override {
+    ::munmap(shared, sizeof(Shared));
+    shared = nullptr;
+  }
+};
+
+__attribute__((noinline, no_sanitize("undefined"))) void crash_now() {
+  volatile int* volatile p = nullptr;
+  *p = 1;
+}
+
+int square(int x) { return x * x; }
+
+int busy_square(int x) {
+  const auto until = std::chrono::steady_clock::now() + std::chrono::microseconds(200);
+  while (std::chrono::steady_clock::now() < until) {
+  }
+  return x * x;
+}
+
+int sleep_ms(int ms) {
+  std::this_thread::sleep_for(std::chrono::milliseconds(ms));  // the workload, not a sync
+  return ms;
+}
+
+int long_sleep(int) {
+  shared->running.fetch_add(1);
+  std::this_thread::sleep_for(std::chrono::hours(1));
+  return 0;
+}
+
+int huge_error(int n) { throw std::runtime_error(std::string(static_cast<std::size_t>(n), 'e')); }
+
+std::size_t crash_with_big_arg(const std::string& s) {
+  if (!s.empty()) crash_now();
+  return s.size();
+}
+
+std::string big_result(int n) { return std::string(static_cast<std::size_t>(n), 'r'); }
+
+struct Picky {
+  int v = 0;
+  template <class Ar>
+  void save(Ar& ar) const {
+    if (v == 150) throw std::domain_error("150 cannot be encoded");
+    ar(v);
+  }
+  template <class Ar>
+  void load(Ar& ar) {
+    ar(v);
+  }
+};
+int picky_value(Picky p) { return p.v; }
+
+// A6: an input that cannot be encoded fails the call in the caller; nothing is lost or stuck.
+TEST_F(PoolReliability, A6_EncodingFailureIsSynchronous) {
+  mproc::Pool pool(2);
+  std::vector<Picky> in(300);
+  for (int i = 0; i < 300; ++i) in[i].v = i;
+  EXPECT_THROW(pool.map(picky_value, in), std::domain_error);
+  in[150].v = 1;
+  auto out = pool.map(picky_value, in);
+  EXPECT_EQ(out[299], 299);
+}
+
+// A10: workers killed at random while a map runs: every item is accounted for, no hang.
+TEST_F(PoolReliability, A10_RandomKillsDuringAMap) {
+  mproc::Pool pool(3);
+  std::atomic<bool> stop{false};
+  std::thread killer([&] {
+    unsigned k = 0;
+    while (!stop.load()) {
+      auto pids = pool.worker_pids();
+      if (!pids.empty()) ::kill(pids[k++ % pids.size()], SIGKILL);
+      std::this_thread::sleep_for(std::chrono::milliseconds(3));  // the kill rate, not a sync
+    }
+  });
+  auto rs = pool.try_map(busy_square, std::views::iota(0, 2000));
+  stop = true;
+  killer.join();
+  ASSERT_EQ(rs.size(), 2000u);
+  int crashed = 0;
+  for (int i = 0; i < 2000; ++i) {
+    if (rs[i].ok()) {
+      EXPECT_EQ(rs[i].value(), i * i);
+    } else {
+      ++crashed;
+      EXPECT_THROW(std::rethrow_exception(rs[i].error()), mproc::WorkerCrashed);
+    }
+  }
+  EXPECT_LT(crashed, 2000);
+  EXPECT_EQ(pool.map(square, std::vector<int>{3}), (std::vector<int>{9}));
+}
+
+// B3: a timeout counts from the task's start, not from its submission.
+TEST_F(PoolReliability, B3_TimeoutCountsFromTaskStart) {
+  mproc::Pool pool(mproc::PoolOptions{.processes = 1, .task_timeout = std::chrono::milliseconds(300)});
+  auto out = pool.map(sleep_ms, std::vector<int>(6, 100), 1);  // 600 ms queued on one worker
+  EXPECT_EQ(out, std::vector<int>(6, 100));
+}
+
+// B5: terminate() with thousands of queued tasks returns and resolves every future.
+TEST_F(PoolReliability, B5_TerminateWithTenThousandQueued) {
+  mproc::Pool pool(2);
+  std::vector<mproc::Future<int>> fs;
+  for (int i = 0; i < 10000; ++i) fs.push_back(pool.apply_async(long_sleep, i));
+  while (shared->running.load() < 2) std::this_thread::yield();
+  pool.terminate();
+  for (auto& f : fs) {
+    ASSERT_TRUE(f.ready());
+    EXPECT_THROW(f.get(), mproc::Cancelled);
+  }
+}
+
+// B6: close()+join() while workers recycle after every task, and with a huge error payload.
+TEST_F(PoolReliability, B6_JoinWhileRecyclingAndWithHugeErrors) {
+  mproc::Pool pool(mproc::PoolOptions{.processes = 2, .max_tasks_per_child = 1});
+  auto squares = pool.map_async(square, std::views::iota(0, 40));
+  auto err = pool.apply_async(huge_error, 10 << 20);
+  pool.close();
+  pool.join();
+  auto v = squares.get();
+  for (int i = 0; i < 40; ++i) EXPECT_EQ(v[i], i * i);
+  try {
+    err.get();
+    ADD_FAILURE() << "expected RemoteError";
+  } catch (const mproc::RemoteError& e) {
+    EXPECT_EQ(e.remote_what().size(), 10u << 20);
+  }
+}
+
+// C3: too few fds for the pool: construction fails cleanly; no worker is left behind.
+TEST_F(PoolReliability, C3_FdExhaustionFailsConstructionCleanly) {
+  rlimit old{};
+  ASSERT_EQ(::getrlimit(RLIMIT_NOFILE, &old), 0);
+  int open_now = 0;  // new fds take the lowest free numbers, so the count is what matters
+  for (int fd = 0; fd < 4096; ++fd) {
+    if (::fcntl(fd, F_GETFD) != -1) ++open_now;
+  }
+  rlimit low = old;
+  low.rlim_cur = static_cast<rlim_t>(open_now + 12);
+  ASSERT_EQ(::setrlimit(RLIMIT_NOFILE, &low), 0);
+  bool threw = false;
+  try {
+    mproc::Pool pool(32);
+  } catch (const mproc::Error& e) {
+    threw = true;
+    EXPECT_NE(std::string(e.what()).find("Too many open files"), std::string::npos) << e.what();
+  }
+  ASSERT_EQ(::setrlimit(RLIMIT_NOFILE, &old), 0);
+  EXPECT_TRUE(threw);
+}
+
+// C7: an input or a result over max_message_size is refused; the pool goes on.
+TEST_F(PoolReliability, C7_MessagesOverTheLimitAreRefused) {
+  mproc::Pool pool(mproc::PoolOptions{.processes = 1, .max_message_size = 1 << 20});
+  EXPECT_THROW(pool.apply(crash_with_big_arg, std::string(2 << 20, 'a')), mproc::Error);
+  try {
+    pool.apply(big_result, 2 << 20);
+    ADD_FAILURE() << "expected RemoteError";
+  } catch (const mproc::RemoteError& e) {
+    EXPECT_NE(e.remote_what().find("max_message_size"), std::string::npos) << e.what();
+  }
+  EXPECT_EQ(pool.apply(big_result, 1000).size(), 1000u);
+}
+
+// C8/F4: a worker that dies while a 50 MB argument is still arriving: no deadlock.
+TEST_F(PoolReliability, C8_CrashWhileALargeArgumentIsInFlight) {
+  mproc::Pool pool(1);
+  EXPECT_THROW(pool.apply(crash_with_big_arg, std::string(50 << 20, 'x')), mproc::WorkerCrashed);
+  EXPECT_EQ(pool.apply(crash_with_big_arg, std::string()), 0u);
+}
+
+// D3: a pool made in a thread that then exits keeps its workers (PDEATHSIG is thread-scoped).
+TEST_F(PoolReliability, D3_PoolOutlivesTheThreadThatMadeIt) {
+  std::optional<mproc::Pool> pool;
+  std::thread([&] { pool.emplace(2); }).join();
+  EXPECT_EQ(pool->map(square, std::views::iota(0, 10))[9], 81);
+  EXPECT_EQ(pool->worker_pids().size(), 2u);
+}
+
+// F1: Ctrl-C (SIGINT to the whole process group) during a map: the app dies as it should, the
+// workers ignore the SIGINT itself and go with their parent.
+TEST_F(PoolReliability, F1_CtrlCLeavesNoWorkers) {
+  int fds[2];
+  ASSERT_EQ(::pipe2(fds, O_CLOEXEC), 0);
+  mproc::test::ChildGuard guard;
+  const int app = ::fork();
+  ASSERT_GE(app, 0);
+  if (app == 0) {
+    ::setpgid(0, 0);
+    mproc::Pool pool(2);
+    auto pids = pool.worker_pids();
+    (void)!::write(fds[1], pids.data(), sizeof(int) * 2);
+    pool.map(long_sleep, std::views::iota(0, 4));
+    ::_exit(0);
+  }
+  guard.adopt(app);
+  ::close(fds[1]);
+  int pids[2];
+  ASSERT_EQ(::read(fds[0], pids, sizeof pids), static_cast<ssize_t>(sizeof pids));
+  ::close(fds[0]);
+  while (shared->running.load() < 2) std::this_thread::yield();
+  int pidfds[2];
+  for (int i = 0; i < 2; ++i) pidfds[i] = static_cast<int>(::syscall(SYS_pidfd_open, pids[i], 0));
+  ASSERT_EQ(::kill(-app, SIGINT), 0);  // the whole group, as a terminal does
+  const int status = guard.reap(app);
+  EXPECT_TRUE(WIFSIGNALED(status) && WTERMSIG(status) == SIGINT) << status;
+  for (int i = 0; i < 2; ++i) {
+    pollfd pfd{pidfds[i], POLLIN, 0};
+    EXPECT_EQ(::poll(&pfd, 1, 1000), 1) << "worker " << pids[i] << " outlived the app";
+    ::close(pidfds[i]);
+    ::waitpid(pids[i], nullptr, 0);  // we are the subreaper
+  }
+}
+
+// F2: a storm of signals at the waiting thread changes nothing.
+TEST_F(PoolReliability, F2_SignalStormDuringMap) {
+  struct sigaction sa {};
+  struct sigaction old {};
+  sa.sa_handler = [](int) {};
+  ASSERT_EQ(::sigaction(SIGUSR1, &sa, &old), 0);
+  mproc::Pool pool(2);
+  std::atomic<bool> stop{false};
+  const pthread_t me = ::pthread_self();
+  std::thread storm([&] {
+    while (!stop.load()) {
+      ::pthread_kill(me, SIGUSR1);
+      std::this_thread::sleep_for(std::chrono::microseconds(200));  // the storm's rate
+    }
+  });
+  auto out = pool.map(busy_square, std::views::iota(0, 1000));
+  stop = true;
+  storm.join();
+  ::sigaction(SIGUSR1, &old, nullptr);
+  for (int i = 0; i < 1000; ++i) ASSERT_EQ(out[i], i * i);
+}
+
+// F3: the application reaps every child itself (a SIGCHLD handler calling waitpid(-1)):
+// crashes are still seen and attributed, nothing hangs.
+TEST_F(PoolReliability, F3_StolenExitStatuses) {
+  struct sigaction sa {};
+  struct sigaction old {};
+  sa.sa_handler = [](int) {
+    while (::waitpid(-1, nullptr, WNOHANG) > 0) {
+    }
+  };
+  ASSERT_EQ(::sigaction(SIGCHLD, &sa, &old), 0);
+  {
+    mproc::Pool pool(2);
+    auto rs = pool.try_map([](int x) { if (x == 5) crash_now(); return x; }, std::views::iota(0, 10));
+    ASSERT_FALSE(rs[5].ok());
+    try {
+      std::rethrow_exception(rs[5].error());
+    } catch (const mproc::WorkerCrashed& e) {
+      EXPECT_EQ(e.index(), 5u);
+      EXPECT_EQ(e.signal(), SIGSEGV);  // from waitid, or from the crash report if it was stolen
+    }
+    for (int i = 0; i < 10; ++i) {
+      if (i != 5) {
+        EXPECT_EQ(rs[i].value(), i);
+      }
+    }
+  }
+  ::sigaction(SIGCHLD, &old, nullptr);
+}
+
+// Unwinding past a pool with unfinished work terminates it instead of waiting forever.
+TEST_F(PoolReliability, DestructorDuringUnwindingDoesNotWait) {
+  try {
+    mproc::Pool pool(1);
+    auto f = pool.apply_async(long_sleep, 0);
+    while (shared->running.load() < 1) std::this_thread::yield();
+    throw std::runtime_error("the caller gives up");
+  } catch (const std::runtime_error&) {
+  }
+}
+
+TEST_F(PoolReliability, ImapReportsProgress) {
+  std::size_t last = 0, calls = 0;
+  mproc::Pool pool(mproc::PoolOptions{.processes = 2, .progress_callback = [&](const mproc::Progress& p) {
+    ++calls;
+    last = p.done;
+    EXPECT_EQ(p.total, 50u);
+  }});
+  int sum = 0;
+  for (int v : pool.imap(square, std::views::iota(0, 50))) sum += v;
+  EXPECT_EQ(sum, 40425);
+  EXPECT_GE(calls, 1u);
+  EXPECT_EQ(last, 50u);
+}
+
+}  // namespace
