@@ -538,7 +538,15 @@ struct PoolCore::State {
           if (crash.written.load(std::memory_order_acquire) != 0) {
             info.fault_address = crash.fault_address;
             info.frames = pool::frame_lines(crash);
-            info.backtrace = pool::describe_frames(crash);
+            // The frames below the task (the pool's invoker, worker loop, fork) are the same in
+            // every report: keep the task's own.
+            auto ours = std::find_if(info.frames.begin(), info.frames.end(), [](const auto& f) {
+              return f.find("mproc::detail::invoke_") != std::string::npos;
+            });
+            if (ours != info.frames.begin() && ours != info.frames.end()) {
+              info.frames.erase(ours, info.frames.end());
+            }
+            for (const auto& f : info.frames) info.backtrace += "    " + f + "\n";
           }
           if (status == -SIGKILL && !w.killed_by_pool && w.oom_kills_at_start) {
             const auto now_kills = sys::cgroup_oom_kill_count();
