@@ -28,6 +28,12 @@ bool handle(std::uint32_t kind, std::span<const std::byte> payload) {
         return true;
       case kChunkDone:
         return payload.size() == sizeof(ChunkDone);
+      case kOkRun: {
+        RunHeader h{};
+        if (payload.size() < sizeof h) return false;
+        std::memcpy(&h, payload.data(), sizeof h);
+        return h.stride != 0 && payload.size() - sizeof h == std::size_t{h.count} * h.stride;
+      }
       case kRetiring:
         return true;
       default:

@@ -4,7 +4,8 @@
 //
 // Messages (record kinds): the parent sends kChunk (a ChunkHeader, then `count` items: packed
 // `stride` bytes apart, or each a u32 length and the encoded arguments) and kStop. The worker answers each item, in order, with
-// kOk (the encoded result) or kError (an encoded RemoteFailure), then kChunkDone (ChunkDone)
+// kOk (the encoded result) or kError (an encoded RemoteFailure) — or, for a result type of
+// fixed size, several items at once in a kOkRun — then kChunkDone (ChunkDone)
 // after the chunk's last item; kRetiring when it will take no more work (max_tasks_per_child,
 // memory_limit_bytes) and kInitFailed when the initializer failed. A message larger than a
 // record is sent as kFragment records: the first carries a FragmentHead, the rest only bytes.
@@ -26,6 +27,7 @@ enum Kind : std::uint32_t {
   kStop = 2,
   kOk = 16,
   kError = 17,
+  kOkRun = 21,  // RunHeader, then `count` packed results of `stride` bytes
   kChunkDone = 18,
   kRetiring = 19,
   kInitFailed = 20,
@@ -43,6 +45,11 @@ struct ChunkDone {
   std::uint64_t elapsed_ns;  // from the chunk's first item's start to its last item's end
   std::uint32_t count;
   std::uint32_t reserved;
+};
+
+struct RunHeader {
+  std::uint32_t stride;
+  std::uint32_t count;
 };
 
 struct FragmentHead {
@@ -69,6 +76,13 @@ struct WorkerStatus {
   std::atomic<std::uint64_t> items_finished{0};                     // results published
   std::atomic<std::int64_t> item_started_ns{0};  // CLOCK_MONOTONIC; kept only with a task timeout
   std::atomic<std::uint32_t> init_state{0};
+  // The open run: a kOkRun record reserved in the result ring and being filled item by item.
+  // If the worker dies, the parent takes run_items results from run_offset (in the ring's data)
+  // so that no finished item is run twice.
+  std::atomic<std::uint32_t> run_open{0};
+  std::atomic<std::uint32_t> run_items{0};
+  std::atomic<std::uint32_t> run_stride{0};
+  std::atomic<std::uint64_t> run_offset{0};
   CrashArea crash{};  // filled by the worker's fatal-signal handler
 };
 

@@ -409,8 +409,65 @@ struct PoolCore::State {
     }
   }
 
+  // A run of packed results (a kOkRun record, or the open run of a dead worker).
+  void on_run(Worker& w, std::span<const std::byte> payload) {
+    pool::RunHeader h{};
+    if (payload.size() < sizeof h) {
+      w.corrupt = true;
+      return;
+    }
+    std::memcpy(&h, payload.data(), sizeof h);
+    auto data = payload.subspan(sizeof h);
+    if (h.stride == 0 || data.size() != std::size_t{h.count} * h.stride || w.chunks.empty() ||
+        w.chunks.front().count() - w.chunks.front().done < h.count) {
+      w.corrupt = true;
+      return;
+    }
+    Chunk& c = w.chunks.front();
+    const std::size_t first = c.index(c.done);
+    if (c.batch->on_packed(first, h.count, h.stride, data)) {
+      c.batch->book().completed += h.count;
+    } else {
+      for (std::size_t k = 0; k < h.count; ++k) {
+        deliver(*c.batch, first + k, data.subspan(k * h.stride, h.stride));
+      }
+    }
+    w.items_answered += h.count;
+    c.done += h.count;
+    if (c.done == c.count()) {
+      w.last_batch = c.batch;
+      w.chunks.pop_front();
+    }
+  }
+
+  // After w died: the results of its open run, which it had no chance to publish.
+  void take_open_run(Worker& w) {
+    const auto& ws = w.channel->status();
+    if (ws.run_open.load(std::memory_order_acquire) == 0 || w.corrupt) return;
+    const std::uint64_t offset = ws.run_offset.load(std::memory_order_relaxed);
+    const std::uint64_t items = ws.run_items.load(std::memory_order_relaxed);
+    const std::uint64_t stride = ws.run_stride.load(std::memory_order_relaxed);
+    const std::size_t cap = w.channel->results().capacity();
+    const std::uint64_t bytes = sizeof(pool::RunHeader) + items * stride;
+    if (items == 0) return;
+    if (stride == 0 || stride > cap || items > cap || offset > cap || bytes > cap - offset) {
+      w.corrupt = true;
+      return;
+    }
+    // The header is only written when a run closes: rebuild it from the status fields.
+    std::vector<std::byte> run(bytes);
+    const pool::RunHeader h{static_cast<std::uint32_t>(stride), static_cast<std::uint32_t>(items)};
+    std::memcpy(run.data(), &h, sizeof h);
+    std::memcpy(run.data() + sizeof h, w.channel->results().data() + offset + sizeof h,
+                bytes - sizeof h);
+    on_run(w, run);
+  }
+
   void on_message(Worker& w, std::uint32_t kind, std::span<const std::byte> payload) {
     switch (kind) {
+      case pool::kOkRun:
+        on_run(w, payload);
+        break;
       case pool::kOk:
       case pool::kError:
         on_item(w, kind == pool::kOk, payload);
@@ -493,6 +550,7 @@ struct PoolCore::State {
   // w's process ended: account for every item it held, then forget it.
   void on_death(Worker& w) {
     drain(w);
+    take_open_run(w);
     // nullopt: someone else reaped it (a SIGCHLD handler calling waitpid(-1)); the crash area
     // may still say which signal it was.
     const std::optional<int> st = sys::reap_pidfd_noexcept(w.pidfd.get(), true);

@@ -6,6 +6,7 @@
 
 #include <csignal>
 #include <cstdlib>
+#include <algorithm>
 #include <cstring>
 #include <exception>
 #include <new>
@@ -100,7 +101,15 @@ class Worker final : public detail::ResultSink {
   }
 
   // --- ResultSink ---
+  void put_packed(const void* value, std::size_t size) override {
+    if (run_ == nullptr || size != run_stride_ || run_count_ == run_cap_) open_run(size);
+    std::memcpy(run_ + sizeof(RunHeader) + run_count_ * size, value, size);
+    ++run_count_;
+    status_.run_items.store(run_count_, std::memory_order_relaxed);
+  }
+
   std::span<std::byte> reserve(std::size_t n) override {
+    close_run();  // everything published keeps item order
     if (b_.max_message_size != 0 && n > b_.max_message_size) {
       big_result_ = false;
       throw Error("the result encodes to " + std::to_string(n) +
@@ -118,6 +127,31 @@ class Worker final : public detail::ResultSink {
   void commit(std::size_t n) override { publish(kOk, n); }
 
  private:
+  // Reserves a kOkRun record for the chunk's next items.
+  void open_run(std::size_t size) {
+    close_run();
+    const std::size_t fit = (results_.max_record() - sizeof(RunHeader)) / size;
+    run_cap_ = static_cast<std::uint32_t>(
+        std::max<std::size_t>(1, std::min<std::size_t>({fit, items_left_, 1u << 16})));
+    run_ = wait_for_room(sizeof(RunHeader) + run_cap_ * size);
+    run_stride_ = static_cast<std::uint32_t>(size);
+    run_count_ = 0;
+    status_.run_items.store(0, std::memory_order_relaxed);
+    status_.run_stride.store(run_stride_, std::memory_order_relaxed);
+    status_.run_offset.store(static_cast<std::uint64_t>(run_ - results_.data()),
+                             std::memory_order_relaxed);
+    status_.run_open.store(1, std::memory_order_release);
+  }
+
+  void close_run() {
+    if (run_ == nullptr) return;
+    RunHeader h{run_stride_, run_count_};
+    std::memcpy(run_, &h, sizeof h);
+    results_.publish(kOkRun, sizeof h + std::size_t{run_count_} * run_stride_);
+    status_.run_open.store(0, std::memory_order_release);
+    run_ = nullptr;
+  }
+
   bool initialize() {
     if (b_.memory_limit != 0 && !kSanitizerReservesAddressSpace) {
       sys::limit_address_space_growth(b_.memory_limit);
@@ -204,6 +238,7 @@ class Worker final : public detail::ResultSink {
         items = items.subspan(sizeof len);
       }
       if (items.size() < len) return false;
+      items_left_ = h.count - k;
       run_item(invoker, h.fn, items.first(len));
       items = items.subspan(len);
       ++done_;
@@ -328,6 +363,11 @@ class Worker final : public detail::ResultSink {
   std::uint64_t done_ = 0;
   bool retire_ = false;
   bool stop_ = false;
+  std::size_t items_left_ = 1;  // in the current chunk, the running item included
+  std::byte* run_ = nullptr;    // the open kOkRun record (its RunHeader), or null
+  std::uint32_t run_stride_ = 0;
+  std::uint32_t run_count_ = 0;
+  std::uint32_t run_cap_ = 0;
   bool big_result_ = false;
   std::vector<std::byte> big_{};
   bool in_fragment_ = false;

@@ -30,6 +30,7 @@ namespace {
 struct Shared {
   std::atomic<int> attempts[64];
   std::atomic<int> inits;
+  std::atomic<int> runs[1000];
 };
 Shared* shared = nullptr;
 
@@ -55,6 +56,11 @@ __attribute__((noinline, no_sanitize("undefined"))) void crash_here() {
 int segv_every_97th(int x) {
   if (x % 97 == 96) crash_here();
   return x * 3;
+}
+
+int count_and_segv_every_97th(int x) {
+  shared->runs[x].fetch_add(1);
+  return segv_every_97th(x);
 }
 
 int throw_on_odd(int x) {
@@ -161,6 +167,17 @@ TEST_F(PoolFailure, EveryNinetySeventhSegfaultFailsAloneInTryMap) {
   EXPECT_EQ(pids.size(), 2u);
   for (int p : pids) EXPECT_TRUE(alive(p));
   EXPECT_EQ(pool.map(my_pid, std::views::iota(0, 10)).size(), 10u);
+}
+
+// Results of small items are gathered before they are published; a crash must neither lose
+// the ones that finished nor run them again.
+TEST_F(PoolFailure, EveryItemRunsExactlyOnceAcrossCrashes) {
+  mproc::Pool pool(2);
+  auto rs = pool.try_map(count_and_segv_every_97th, std::views::iota(0, 1000));
+  for (int i = 0; i < 1000; ++i) {
+    EXPECT_EQ(shared->runs[i].load(), 1) << "item " << i;
+    EXPECT_EQ(rs[i].ok(), i % 97 != 96) << "item " << i;
+  }
 }
 
 TEST_F(PoolFailure, AbortAndExitAreWorkerCrashed) {

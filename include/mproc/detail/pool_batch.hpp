@@ -112,11 +112,31 @@ F fn_from_word(std::uintptr_t w) {
 
 // --- running one item in the worker -----------------------------------------------------------
 
+template <class T>
+inline constexpr bool is_packed_v = is_bitwise<T>() && !std::is_empty_v<T>;
+
 template <class R>
 void put_result(ResultSink& out, const R& r) {
-  const std::size_t n = encoded_size(r);
-  auto buf = out.reserve(n);
-  out.commit(encode_into(buf, r));
+  if constexpr (is_packed_v<R>) {
+    out.put_packed(std::addressof(r), sizeof(R));
+  } else {
+    const std::size_t n = encoded_size(r);
+    auto buf = out.reserve(n);
+    out.commit(encode_into(buf, r));
+  }
+}
+
+// decode<T> for one item's arguments, with the packed case inlined.
+template <class T>
+T decode_item(std::span<const std::byte> bytes) {
+  if constexpr (is_packed_v<T> && std::is_default_constructible_v<T>) {
+    if (bytes.size() != sizeof(T)) return decode<T>(bytes);  // throws the usual DecodeError
+    T v;
+    std::memcpy(std::addressof(v), bytes.data(), sizeof(T));
+    return v;
+  } else {
+    return decode<T>(bytes);
+  }
 }
 
 template <class F, class... A>
@@ -134,11 +154,11 @@ void invoke_one(std::uintptr_t w, std::span<const std::byte> args, ResultSink& o
   F f = fn_from_word<F>(w);
   using R = task_result_t<F, T&&>;
   if constexpr (std::is_void_v<R>) {
-    std::invoke(f, decode<T>(args));
+    std::invoke(f, decode_item<T>(args));
     out.reserve(0);
     out.commit(0);
   } else {
-    put_result<R>(out, std::invoke(f, decode<T>(args)));
+    put_result<R>(out, std::invoke(f, decode_item<T>(args)));
   }
 }
 
@@ -158,9 +178,6 @@ void invoke_apply(std::uintptr_t w, std::span<const std::byte> args, ResultSink&
 }
 
 // --- encoding inputs ---------------------------------------------------------------------------
-
-template <class T>
-inline constexpr bool is_packed_v = is_bitwise<T>() && !std::is_empty_v<T>;
 
 // Appends one item. A segment holds items of one type: packed if that type is fixed-size
 // bitwise, length-delimited otherwise.
@@ -288,6 +305,17 @@ class CollectBatch final
       error_index_ = index;
       error_ = std::move(error);
     }
+  }
+  bool on_packed(std::size_t first, std::size_t count, std::size_t stride,
+                 std::span<const std::byte> bytes) override {
+    if constexpr (is_packed_v<R> && kDirect) {
+      if (stride == sizeof(R) && bytes.size() == count * stride) {
+        if (first + count > values_.size()) values_.resize(first + count);
+        std::memcpy(values_.data() + first, bytes.data(), bytes.size());
+        return true;
+      }
+    }
+    return false;
   }
   Out take() override {
     if (error_) std::rethrow_exception(error_);

@@ -42,6 +42,9 @@ class ResultSink {
   virtual std::span<std::byte> reserve(std::size_t n) = 0;
   // Publishes the first n bytes of the last reservation as the item's result.
   virtual void commit(std::size_t n) = 0;
+  // The result of a fixed-size bitwise type: its `size` object bytes, gathered with the next
+  // items' into one record (a crash still loses none of them: see src/pool/channel.hpp).
+  virtual void put_packed(const void* value, std::size_t size) = 0;
 
  protected:
   ~ResultSink() = default;
@@ -79,6 +82,12 @@ class Batch {
   // Decodes and stores item `index`'s result; a throw (DecodeError) becomes on_error.
   virtual void on_value(std::size_t index, std::span<const std::byte> bytes) = 0;
   virtual void on_error(std::size_t index, std::exception_ptr error) = 0;
+  // `count` results of `stride` bytes each (packed), for items first_index...: stores them at
+  // once and returns true, or returns false and the core calls on_value for each.
+  virtual bool on_packed(std::size_t /*first_index*/, std::size_t /*count*/,
+                         std::size_t /*stride*/, std::span<const std::byte> /*bytes*/) {
+    return false;
+  }
 
   [[nodiscard]] ItemInvoker invoker() const noexcept { return invoker_; }
   [[nodiscard]] std::uintptr_t fn() const noexcept { return fn_; }
