@@ -202,6 +202,7 @@ class Pool {
     using T = std::ranges::range_value_t<In>;
     using Fn = std::decay_t<F>;
     auto batch = make_collect<Fn, T>(f, chunksize, &detail::invoke_one<Fn, T>, inputs);
+    detail::enable_chunk_invoker<Fn, T>(*batch);
     const std::size_t n = detail::submit_range(*core_, batch, inputs);
     core_->wait_all(*batch, n);
     return batch->take();
@@ -232,6 +233,7 @@ class Pool {
     detail::check_result_type<R>();
     auto batch = std::make_shared<detail::TryBatch<R>>(
         &detail::invoke_one<Fn, T>, detail::fn_word<Fn>(f), chunksize, size_hint(inputs));
+    detail::enable_chunk_invoker<Fn, T>(*batch);
     const std::size_t n = detail::submit_range(*core_, batch, inputs);
     core_->wait_all(*batch, n);
     return batch->take(n);
@@ -277,6 +279,7 @@ class Pool {
     using T = std::ranges::range_value_t<In>;
     using Fn = std::decay_t<F>;
     auto batch = make_collect<Fn, T>(f, chunksize, &detail::invoke_one<Fn, T>, inputs);
+    detail::enable_chunk_invoker<Fn, T>(*batch);
     detail::submit_range(*core_, batch, inputs);
     using Out = decltype(batch->take());
     return Future<Out>(core_, std::shared_ptr<detail::FutureBatch<Out>>(batch));
@@ -325,6 +328,7 @@ class Pool {
     auto batch = std::make_shared<detail::StreamBatch<R>>(&detail::invoke_one<Fn, T>,
                                                           detail::fn_word<Fn>(f), chunksize,
                                                           ordered);
+    detail::enable_chunk_invoker<Fn, T>(*batch);
     const std::size_t window = std::max<std::size_t>(
         std::size_t{processes()} * 4 * std::max<std::size_t>(chunksize, 16), 64);
     return ImapRange<R, V>(core_, std::move(batch), std::views::all(std::forward<In>(inputs)),

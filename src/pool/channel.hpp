@@ -39,6 +39,9 @@ struct ChunkHeader {
   std::uint64_t fn;       // the user's function pointer (0 for a stateless function object)
   std::uint32_t count;    // items that follow
   std::uint32_t stride;   // > 0: items are packed, `stride` bytes each; 0: each has a u32 length
+  std::uint64_t chunk_invoker;  // detail::ChunkInvoker for packed items, or 0
+  std::uint32_t result_stride;  // its result size
+  std::uint32_t reserved;
 };
 
 struct ChunkDone {

@@ -15,6 +15,7 @@
 #include <mutex>
 #include <string>
 #include <thread>
+#include <unordered_map>
 
 #include "launch/fork.hpp"
 #include "mproc/codec.hpp"
@@ -60,6 +61,8 @@ using pool::Ring;
 constexpr std::chrono::microseconds kWaiterSpin{30};
 // A chunk should take about this long once item times are known (imap latency, balance).
 constexpr double kTargetChunkNs = 20e6;
+// ... and at least this long, when there are enough items: a hand-over costs tens of µs.
+constexpr double kLeastChunkNs = 1e6;
 // Keys of the supervisor's epoll set; workers use their id (>= kFirstWorkerKey).
 constexpr std::uint64_t kDoorbellKey = 1, kControlKey = 2, kTimerKey = 3, kFirstWorkerKey = 16;
 
@@ -206,6 +209,33 @@ struct PoolCore::State {
     }
   }
 
+  // ---------------------------------------------------------------- timing memory
+  // The last measured time per item of each task function, so that the next call of the same
+  // function starts with right-sized chunks instead of probing again.
+  struct FnKey {
+    std::uintptr_t invoker, fn;
+    bool operator==(const FnKey&) const = default;
+  };
+  struct FnKeyHash {
+    std::size_t operator()(const FnKey& k) const noexcept {
+      return std::hash<std::uintptr_t>{}(k.invoker * 31 + k.fn);
+    }
+  };
+  std::unordered_map<FnKey, double, FnKeyHash> timings;
+
+  static FnKey key_of(const Batch& b) {
+    return {reinterpret_cast<std::uintptr_t>(b.invoker()), b.fn()};
+  }
+  void remember_timing(const Batch& b, double ns) {
+    if (timings.size() > 1024) timings.clear();  // bounded: a pool may see many functions
+    timings[key_of(b)] = ns;
+  }
+  void recall_timing(Batch& b) {
+    auto& book = b.book();
+    if (book.ns_per_item != 0) return;
+    if (auto it = timings.find(key_of(b)); it != timings.end()) book.ns_per_item = it->second;
+  }
+
   // ---------------------------------------------------------------- dispatch
   std::size_t chunk_size(Batch& b) const {
     auto& book = b.book();
@@ -214,6 +244,10 @@ struct PoolCore::State {
         book.expected != 0 ? book.expected : book.input_closed ? book.submitted : book.undispatched;
     std::size_t size = std::max<std::size_t>(1, (total + 4 * n - 1) / (4 * n));
     if (book.ns_per_item > 0) {
+      // Chunks so short that handing them out costs more than running them are merged, up to
+      // one per worker; chunks so long that they delay imap and the last worker are split.
+      const auto least = static_cast<std::size_t>(kLeastChunkNs / book.ns_per_item);
+      if (size < least) size = std::min(least, std::max<std::size_t>(1, (total + n - 1) / n));
       const auto by_time = static_cast<std::size_t>(kTargetChunkNs / book.ns_per_item);
       size = std::min(size, std::max<std::size_t>(1, by_time));
     } else {
@@ -270,9 +304,15 @@ struct PoolCore::State {
   bool send(Worker& w, Chunk& c) {
     Ring& ring = w.channel->tasks();
     const std::size_t size = c.bytes();
-    pool::ChunkHeader h{reinterpret_cast<std::uint64_t>(c.batch->invoker()), c.batch->fn(),
+    pool::ChunkHeader h{reinterpret_cast<std::uint64_t>(c.batch->invoker()),
+                        c.batch->fn(),
                         static_cast<std::uint32_t>(c.count()),
-                        static_cast<std::uint32_t>(c.seg->stride)};
+                        static_cast<std::uint32_t>(c.seg->stride),
+                        c.seg->stride != 0
+                            ? reinterpret_cast<std::uint64_t>(c.batch->chunk_invoker())
+                            : 0,
+                        c.batch->result_stride(),
+                        0};
     auto fill = [&](std::byte* p) {
       std::memcpy(p, &h, sizeof h);
       p += sizeof h;
@@ -483,6 +523,7 @@ struct PoolCore::State {
           auto& book = w.last_batch->book();
           const double per = static_cast<double>(d.elapsed_ns) / d.count;
           book.ns_per_item = book.ns_per_item == 0 ? per : 0.7 * book.ns_per_item + 0.3 * per;
+          remember_timing(*w.last_batch, book.ns_per_item);
         }
         w.last_batch.reset();
         break;
@@ -867,6 +908,7 @@ void PoolCore::submit(const std::shared_ptr<Batch>& batch, std::shared_ptr<const
   if (s_->closed) throw PoolClosed();
   auto& book = batch->book();
   book.expected = std::max(book.expected, expected);
+  s_->recall_timing(*batch);
   book.submitted += items->size();
   book.undispatched += items->size();
   if (items->size() != 0) book.segments.push_back(std::move(items));
@@ -904,7 +946,9 @@ bool PoolCore::wait(Batch& batch, const std::function<bool()>& pred,
       // No one will deliver anything any more.
       return pred();
     }
-    // Spin briefly: a short task's answer lands here without any thread sleeping.
+    // Spin briefly: a short task's answer lands here without any thread sleeping. (Spinning
+    // longer, even while the remaining work is known to be short, was measured to be slower:
+    // on a machine with as many workers as cores it takes their CPU.)
     const std::uint64_t seen = s_->shared->chunk_ends.load(std::memory_order_acquire);
     lk.unlock();
     const auto spin_until = Clock::now() + kWaiterSpin;

@@ -230,6 +230,11 @@ class Worker final : public detail::ResultSink {
     auto items = msg.subspan(sizeof h);
     auto invoker = reinterpret_cast<detail::ItemInvoker>(h.invoker);
     const std::int64_t t0 = monotonic_ns();
+    if (h.chunk_invoker != 0 && h.stride != 0 && h.result_stride != 0 &&
+        !b_.record_start_times && b_.memory_limit == 0) {
+      if (items.size() != std::size_t{h.count} * h.stride) return false;
+      return run_packed(h, items, t0);
+    }
     for (std::uint32_t k = 0; k < h.count; ++k) {
       std::uint32_t len = h.stride;
       if (len == 0) {
@@ -245,6 +250,46 @@ class Worker final : public detail::ResultSink {
       if (must_retire()) {
         send_raw(kRetiring, {});
         finish_chunk(t0, k + 1);
+        return false;
+      }
+    }
+    finish_chunk(t0, h.count);
+    return true;
+  }
+
+  // A chunk of packed items through its ChunkInvoker, in runs as large as a record allows.
+  bool run_packed(const ChunkHeader& h, std::span<const std::byte> items, std::int64_t t0) {
+    auto chunk_invoker = reinterpret_cast<detail::ChunkInvoker>(h.chunk_invoker);
+    std::size_t k = 0;
+    while (k < h.count) {
+      items_left_ = h.count - k;
+      open_run(h.result_stride);
+      const std::size_t n = run_cap_;
+      detail::PackedRun run{run_ + sizeof(RunHeader), &status_.items_started, done_,
+                            &status_.run_items};
+      try {
+        chunk_invoker(static_cast<std::uintptr_t>(h.fn), items.data() + k * h.stride, n, run);
+        run_count_ = static_cast<std::uint32_t>(n);
+        done_ += n;
+        k += n;
+      } catch (...) {
+        // Items before the failed one finished; the failed one gets its error.
+        const std::uint32_t finished = status_.run_items.load(std::memory_order_relaxed);
+        run_count_ = finished;
+        done_ += finished + 1;
+        k += finished + 1;
+        try {
+          throw;
+        } catch (const std::bad_alloc&) {
+          retire_ = true;
+          send_failure();
+        } catch (...) {
+          send_failure();  // closes the run first
+        }
+      }
+      if (must_retire()) {
+        send_raw(kRetiring, {});
+        finish_chunk(t0, static_cast<std::uint32_t>(k));
         return false;
       }
     }

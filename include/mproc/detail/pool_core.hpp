@@ -4,6 +4,7 @@
 // workers, channels, the supervisor thread, failures, timeouts and recycling.
 #pragma once
 
+#include <atomic>
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
@@ -54,6 +55,19 @@ class ResultSink {
 // into `out`. Exceptions escape to the worker loop, which reports them as the item's error.
 using ItemInvoker = void (*)(std::uintptr_t fn, std::span<const std::byte> args, ResultSink& out);
 
+// The fast path of a task whose argument and result are both fixed-size bitwise types: a whole
+// run of items in one call, with no per-item dispatch. `out` has room for `count` results; the
+// invoker records each item's start and finish in the two counters (read by the parent only if
+// the worker dies), so a crash still costs exactly one item.
+struct PackedRun {
+  std::byte* out = nullptr;
+  std::atomic<std::uint64_t>* items_started = nullptr;
+  std::uint64_t started_base = 0;  // items_started before the run's first item
+  std::atomic<std::uint32_t>* run_items = nullptr;
+};
+using ChunkInvoker = void (*)(std::uintptr_t fn, const std::byte* in, std::size_t count,
+                              PackedRun& run);
+
 // Encoded inputs of consecutive items. Input index of item i (0-based in the segment) is
 // first_index + i. Items of a fixed-size bitwise type are packed `stride` bytes apart; others
 // are bytes[offsets[i], offsets[i+1]).
@@ -89,6 +103,13 @@ class Batch {
     return false;
   }
 
+  // Enables the packed fast path (ChunkInvoker) for results of `result_stride` bytes.
+  void set_chunk_invoker(ChunkInvoker ci, std::uint32_t result_stride) noexcept {
+    chunk_invoker_ = ci;
+    result_stride_ = result_stride;
+  }
+  [[nodiscard]] ChunkInvoker chunk_invoker() const noexcept { return chunk_invoker_; }
+  [[nodiscard]] std::uint32_t result_stride() const noexcept { return result_stride_; }
   [[nodiscard]] ItemInvoker invoker() const noexcept { return invoker_; }
   [[nodiscard]] std::uintptr_t fn() const noexcept { return fn_; }
   [[nodiscard]] std::size_t chunksize() const noexcept { return chunksize_; }
@@ -100,6 +121,8 @@ class Batch {
   ItemInvoker invoker_;
   std::uintptr_t fn_;
   std::size_t chunksize_;  // 0: adaptive
+  ChunkInvoker chunk_invoker_ = nullptr;
+  std::uint32_t result_stride_ = 0;
   std::unique_ptr<Book> book_;
 };
 
