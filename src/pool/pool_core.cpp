@@ -66,13 +66,6 @@ constexpr double kLeastChunkNs = 1e6;
 // Keys of the supervisor's epoll set; workers use their id (>= kFirstWorkerKey).
 constexpr std::uint64_t kDoorbellKey = 1, kControlKey = 2, kTimerKey = 3, kFirstWorkerKey = 16;
 
-inline void cpu_relax() noexcept {
-#if defined(__x86_64__) || defined(__i386__)
-  __builtin_ia32_pause();
-#elif defined(__aarch64__)
-  asm volatile("yield");
-#endif
-}
 
 struct Chunk {
   std::shared_ptr<Batch> batch;
@@ -954,7 +947,7 @@ bool PoolCore::wait(Batch& batch, const std::function<bool()>& pred,
     const auto spin_until = Clock::now() + kWaiterSpin;
     bool moved = false;
     for (unsigned i = 0; !moved; ++i) {
-      cpu_relax();
+      pool::cpu_relax();
       moved = s_->shared->chunk_ends.load(std::memory_order_acquire) != seen;
       if ((i & 31) == 31 && Clock::now() > spin_until) break;
     }

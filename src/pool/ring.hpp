@@ -30,6 +30,15 @@ inline constexpr std::size_t kCacheLine = 64;
 #endif
 #endif
 
+// Inside a spin loop: tells the CPU we are waiting (and lets a sibling hyperthread run).
+inline void cpu_relax() noexcept {
+#if defined(__x86_64__) || defined(__i386__)
+  __builtin_ia32_pause();
+#elif defined(__aarch64__)
+  asm volatile("yield");
+#endif
+}
+
 // A full (store-load) fence between this process and the one on the other end of a ring: the
 // "announce I sleep, then look once more" / "publish, then look whether it sleeps" pairs need
 // it. ThreadSanitizer does not model fences (and cannot see the other process anyway), so its

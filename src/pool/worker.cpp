@@ -1,6 +1,5 @@
 #include "pool/worker.hpp"
 
-#include <cxxabi.h>
 #include <stdio_ext.h>
 #include <time.h>
 
@@ -11,8 +10,8 @@
 #include <exception>
 #include <new>
 #include <string>
-#include <typeinfo>
 
+#include "error/exception_info.hpp"
 #include "mproc/codec.hpp"
 #include "mproc/detail/pool_core.hpp"
 #include "mproc/error.hpp"
@@ -45,36 +44,11 @@ std::int64_t monotonic_ns() noexcept {
   return static_cast<std::int64_t>(ts.tv_sec) * 1'000'000'000 + ts.tv_nsec;
 }
 
-inline void cpu_relax() noexcept {
-#if defined(__x86_64__) || defined(__i386__)
-  __builtin_ia32_pause();
-#elif defined(__aarch64__)
-  asm volatile("yield");
-#endif
-}
-
-std::string demangle(const char* name) {
-  int status = 0;
-  char* s = abi::__cxa_demangle(name, nullptr, nullptr, &status);
-  if (status != 0 || s == nullptr) return name;
-  std::string out(s);
-  std::free(s);
-  return out;
-}
 
 // Inside a catch: the exception's type and message.
 RemoteFailure current_failure() {
-  RemoteFailure f;
-  const std::type_info* t = abi::__cxa_current_exception_type();
-  f.type_name = t ? demangle(t->name()) : "<unknown type>";
-  try {
-    throw;
-  } catch (const std::exception& e) {
-    f.what = e.what();
-  } catch (...) {
-    f.what = "(not derived from std::exception)";
-  }
-  return f;
+  auto e = detail::current_exception_info();
+  return RemoteFailure{std::move(e.type_name), std::move(e.what)};
 }
 
 class Worker final : public detail::ResultSink {

@@ -1,6 +1,5 @@
 #include "mproc/process.hpp"
 
-#include <cxxabi.h>
 
 #include <atomic>
 #include <csignal>
@@ -8,8 +7,8 @@
 #include <exception>
 #include <iostream>
 #include <mutex>
-#include <typeinfo>
 
+#include "error/exception_info.hpp"
 #include "launch/fork.hpp"
 #include "mproc/error.hpp"
 #include "sys/fork.hpp"
@@ -56,15 +55,6 @@ using detail::ProcessState;
 
 namespace {
 
-std::string demangle(const char* mangled) {
-  int status = 0;
-  char* s = abi::__cxa_demangle(mangled, nullptr, nullptr, &status);
-  if (status != 0 || s == nullptr) return mangled;
-  std::string out(s);
-  std::free(s);
-  return out;
-}
-
 void flush_all() noexcept {
   try {
     std::cout.flush();
@@ -78,18 +68,10 @@ void flush_all() noexcept {
 // Called inside a catch (...) in the child: one line on stderr, in one write.
 void report_uncaught_exception(const std::string& name) noexcept {
   try {
-    std::string type = "<unknown type>";
-    if (const std::type_info* t = abi::__cxa_current_exception_type()) type = demangle(t->name());
-    std::string what;
-    try {
-      throw;
-    } catch (const std::exception& e) {
-      what = std::string(": ") + e.what();
-    } catch (...) {
-      what = " (not derived from std::exception)";
-    }
+    const detail::ExceptionInfo e = detail::current_exception_info();
     std::string line = "Process " + name + " (pid " + std::to_string(sys::current_pid()) +
-                       "): uncaught exception " + type + what + "\n";
+                       "): uncaught exception " + e.type_name + (e.std_exception ? ": " : " ") +
+                       e.what + "\n";
     sys::child::write_all(2, line.data(), line.size());
   } catch (...) {
     static constexpr char kFallback[] = "mproc: uncaught exception in a child process\n";

@@ -22,6 +22,7 @@
 #include <vector>
 
 #include "mproc/mproc.hpp"
+#include "shared_page.hpp"
 #include "support/child_guard.hpp"
 
 namespace {
@@ -36,16 +37,11 @@ Shared* shared = nullptr;
 
 class PoolFailure : public ::testing::Test {
  protected:
-  void SetUp() override {
-    void* p = ::mmap(nullptr, sizeof(Shared), PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS,
-                     -1, 0);
-    ASSERT_NE(p, MAP_FAILED);
-    shared = new (p) Shared{};
-  }
-  void TearDown() override {
-    ::munmap(shared, sizeof(Shared));
-    shared = nullptr;
-  }
+  void SetUp() override { shared = page_.get(); }
+  void TearDown() override { shared = nullptr; }
+
+ private:
+  mproc::test::SharedPage<Shared> page_;
 };
 
 __attribute__((noinline, no_sanitize("undefined"))) void crash_here() {
