@@ -115,6 +115,13 @@ int alloc_mib(int mib) {
   return v[v.size() / 2];
 }
 
+int child_exit_code(int code) {
+  mproc::Process p([](int c) { ::_exit(c); }, code);
+  p.start();
+  p.join();
+  return p.exitcode().value_or(-1);
+}
+
 int nested_sum(int n) {
   mproc::Pool inner(2);
   auto v = inner.map([](int x) { return x + 1; }, std::views::iota(0, n));
@@ -321,6 +328,7 @@ TEST_F(PoolFailure, MemoryLimitFailsTheItemAlone) {
 TEST_F(PoolFailure, NestedPoolsWork) {
   mproc::Pool pool(2);
   EXPECT_EQ(pool.map(nested_sum, std::vector<int>{3, 4}), (std::vector<int>{6, 10}));
+  EXPECT_EQ(pool.apply(child_exit_code, 5), 5);  // a Process inside a task
 }
 
 TEST_F(PoolFailure, ManyThreadsShareOnePool) {

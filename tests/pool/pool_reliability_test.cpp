@@ -88,6 +88,41 @@ struct Picky {
 };
 int picky_value(Picky p) { return p.v; }
 
+bool in_worker = false;  // set by the initializer: true in workers only
+void mark_worker() { in_worker = true; }
+
+// A value whose destructor crashes in a worker (after its result was sent) when v == 7.
+struct Boom {
+  int v = 0;
+  Boom() = default;
+  explicit Boom(int x) : v(x) {}
+  Boom(const Boom&) = default;
+  Boom& operator=(const Boom&) = default;
+  ~Boom() {
+    if (in_worker && v == 7) crash_now();
+  }
+  template <class Ar>
+  void serialize(Ar& ar) {
+    ar(v);
+  }
+};
+Boom make_boom(int v) { return Boom(v); }
+
+// An argument whose decoding crashes the worker when v == 13.
+struct Fragile {
+  int v = 0;
+  template <class Ar>
+  void save(Ar& ar) const {
+    ar(v);
+  }
+  template <class Ar>
+  void load(Ar& ar) {
+    ar(v);
+    if (in_worker && v == 13) crash_now();
+  }
+};
+int fragile_value(Fragile f) { return f.v; }
+
 // A6: an input that cannot be encoded fails the call in the caller; nothing is lost or stuck.
 TEST_F(PoolReliability, A6_EncodingFailureIsSynchronous) {
   mproc::Pool pool(2);
@@ -97,6 +132,33 @@ TEST_F(PoolReliability, A6_EncodingFailureIsSynchronous) {
   in[150].v = 1;
   auto out = pool.map(picky_value, in);
   EXPECT_EQ(out[299], 299);
+}
+
+// A5: a crash while the worker decodes an item's arguments fails that item.
+TEST_F(PoolReliability, A5_CrashWhileDecodingArguments) {
+  mproc::Pool pool(mproc::PoolOptions{.processes = 2, .initializer = mark_worker});
+  std::vector<Fragile> in(20);
+  for (int i = 0; i < 20; ++i) in[i].v = i;
+  auto rs = pool.try_map(fragile_value, in);
+  for (int i = 0; i < 20; ++i) {
+    if (i == 13) {
+      EXPECT_THROW(std::rethrow_exception(rs[i].error()), mproc::WorkerCrashed);
+    } else {
+      EXPECT_EQ(rs[i].value(), i);
+    }
+  }
+}
+
+// A8: a crash after the item's result was sent: the item succeeded; the worker is replaced.
+TEST_F(PoolReliability, A8_CrashAfterTheResultWasSent) {
+  mproc::Pool pool(mproc::PoolOptions{.processes = 1, .initializer = mark_worker});
+  const auto before = pool.worker_pids();
+  auto rs = pool.try_map(make_boom, std::vector<int>{1, 7, 3});
+  ASSERT_EQ(rs.size(), 3u);
+  for (int i = 0; i < 3; ++i) ASSERT_TRUE(rs[i].ok()) << i;
+  EXPECT_EQ(rs[1].value().v, 7);
+  EXPECT_EQ(rs[2].value().v, 3);
+  EXPECT_NE(pool.worker_pids(), before);
 }
 
 // A10: workers killed at random while a map runs: every item is accounted for, no hang.
