@@ -335,12 +335,12 @@ struct PoolCore::State {
     std::memcpy(w.out_big.data(), &fh, sizeof fh);
     fill(w.out_big.data() + sizeof fh);
     w.out_pos = 0;
-    pump(w);
+    (void)pump(w);
     return true;
   }
 
-  // Sends what fits of w's big message.
-  void pump(Worker& w) {
+  // Sends what fits of w's big message. Returns whether anything was sent.
+  bool pump(Worker& w) {
     Ring& ring = w.channel->tasks();
     bool sent = false;
     while (w.sending_big()) {
@@ -357,6 +357,7 @@ struct PoolCore::State {
       w.out_pos = 0;
     }
     if (sent) ring.wake_consumer();
+    return sent;
   }
 
   [[nodiscard]] bool accepts_work(const Worker& w) const noexcept {
@@ -369,7 +370,7 @@ struct PoolCore::State {
   bool dispatch() {
     bool any = false;
     for (auto& w : workers) {
-      if (w->sending_big()) pump(*w);
+      if (w->sending_big() && pump(*w)) any = true;
     }
     if (broken || terminated) return false;
     bool out_of_work = false;
@@ -793,10 +794,13 @@ struct PoolCore::State {
         // Ask to be woken by the next result, then look once more before sleeping.
         shared->supervisor_waiting.store(1, std::memory_order_seq_cst);
         pool::full_fence();
+        // Anything that happened before the flag was up rang no doorbell: results that arrived,
+        // room that a worker freed in its task ring (for a waiting chunk or a big message).
         bool pending = false;
         for (auto& w : workers) {
           if (w->pid != 0 && !w->channel->results().empty()) pending = true;
         }
+        if (dispatch()) pending = true;
         if (pending) continue;
         lk.unlock();
         const std::size_t nev = epoll.wait(events, std::nullopt);

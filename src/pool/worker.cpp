@@ -70,6 +70,7 @@ class Worker final : public detail::ResultSink {
       const bool go_on = handle(rec.kind, rec.payload);
       tasks_.release(rec);
       tasks_.flush();
+      ring_doorbell();  // after the room is freed: the parent may be waiting to send more
       if (!go_on) return 0;
     }
   }

@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <cerrno>
 #include <chrono>
 #include <numeric>
 #include <ranges>
@@ -269,6 +270,16 @@ TEST_F(PoolReliability, C8_CrashWhileALargeArgumentIsInFlight) {
   EXPECT_EQ(pool.apply(crash_with_big_arg, std::string()), 0u);
 }
 
+// Arguments bigger than a channel record go in pieces, each sent when the worker has made room:
+// a stream of them must not stall (a lost wake-up here once hung the pool).
+TEST_F(PoolReliability, ManyLargeArgumentsStreamThrough) {
+  mproc::Pool pool(1);
+  std::vector<std::string> in;
+  for (int i = 0; i < 12; ++i) in.emplace_back(std::size_t{5} << 20, static_cast<char>('a' + i));
+  auto sizes = pool.map([](const std::string& s) { return s.size() + (s[0] - 'a'); }, in, 1);
+  for (int i = 0; i < 12; ++i) EXPECT_EQ(sizes[i], (std::size_t{5} << 20) + i);
+}
+
 // D3: a pool made in a thread that then exits keeps its workers (PDEATHSIG is thread-scoped).
 TEST_F(PoolReliability, D3_PoolOutlivesTheThreadThatMadeIt) {
   std::optional<mproc::Pool> pool;
@@ -340,8 +351,10 @@ TEST_F(PoolReliability, F3_StolenExitStatuses) {
   struct sigaction sa {};
   struct sigaction old {};
   sa.sa_handler = [](int) {
+    const int saved = errno;  // a handler must not change errno under the interrupted code
     while (::waitpid(-1, nullptr, WNOHANG) > 0) {
     }
+    errno = saved;
   };
   ASSERT_EQ(::sigaction(SIGCHLD, &sa, &old), 0);
   {
