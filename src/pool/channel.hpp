@@ -104,6 +104,9 @@ class Channel {
   [[nodiscard]] WorkerStatus& status() const noexcept { return *status_; }
   [[nodiscard]] Ring& tasks() noexcept { return tasks_; }
   [[nodiscard]] Ring& results() noexcept { return results_; }
+  // The whole mapping (a worker unmaps its siblings' channels).
+  [[nodiscard]] void* mapping() const noexcept { return map_.data(); }
+  [[nodiscard]] std::size_t mapping_size() const noexcept { return map_.size(); }
 
  private:
   sys::SharedMapping map_;

@@ -695,6 +695,7 @@ struct PoolCore::State {
     boot.close_fds = {control.get(), timer.get()};
     for (auto& other : workers) {
       if (other->pidfd) boot.close_fds.push_back(other->pidfd.get());
+      boot.unmap.emplace_back(other->channel->mapping(), other->channel->mapping_size());
     }
     w->oom_kills_at_start = sys::cgroup_oom_kill_count();
     auto child = launch::fork_child(&pool::worker_main, &boot);

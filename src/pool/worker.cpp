@@ -401,6 +401,7 @@ class Worker final : public detail::ResultSink {
 int worker_main(void* bootstrap) noexcept {
   auto& b = *static_cast<WorkerBootstrap*>(bootstrap);
   for (int fd : b.close_fds) sys::child::close_fd(fd);
+  for (auto [addr, size] : b.unmap) sys::child::unmap(addr, size);
   sys::SignalMask none{};
   sigemptyset(&none.set);
   sys::child::set_signal_mask(none);  // the supervisor that forked us blocks everything

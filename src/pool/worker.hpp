@@ -6,6 +6,7 @@
 #include <chrono>
 #include <cstddef>
 #include <functional>
+#include <utility>
 #include <vector>
 
 #include "pool/channel.hpp"
@@ -18,6 +19,9 @@ struct WorkerBootstrap {
   PoolShared* shared = nullptr;
   int doorbell_fd = -1;                       // eventfd the supervisor sleeps on
   std::vector<int> close_fds{};               // the parent's fds the worker has no use for
+  // Its siblings' channels (inherited mappings): unmapped, so that a task gone wild in this
+  // worker cannot scribble on another worker's channel.
+  std::vector<std::pair<void*, std::size_t>> unmap{};
   const std::function<void()>* initializer = nullptr;
   std::size_t max_tasks = 0;                  // 0: unlimited
   std::size_t memory_limit = 0;               // 0: none

@@ -2,6 +2,7 @@
 
 #include <fcntl.h>
 #include <pthread.h>
+#include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -103,6 +104,8 @@ bool write_all(int fd, const void* buf, std::size_t size) noexcept {
 }
 
 void close_fd(int fd) noexcept { ::close(fd); }
+
+void unmap(void* addr, std::size_t size) noexcept { ::munmap(addr, size); }
 
 void die_by_signal(int sig) noexcept {
   struct sigaction dfl {};

@@ -65,6 +65,9 @@ bool write_all(int fd, const void* buf, std::size_t size) noexcept;
 
 void close_fd(int fd) noexcept;
 
+// munmap(addr, size); failures ignored (the mapping stays: harmless).
+void unmap(void* addr, std::size_t size) noexcept;
+
 // Ends the calling process with `sig` (default action); _exit(128 + sig) if that fails.
 [[noreturn]] void die_by_signal(int sig) noexcept;
 

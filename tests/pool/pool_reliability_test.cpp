@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <cstdio>
 #include <cerrno>
 #include <chrono>
 #include <numeric>
@@ -278,6 +279,31 @@ TEST_F(PoolReliability, ManyLargeArgumentsStreamThrough) {
   for (int i = 0; i < 12; ++i) in.emplace_back(std::size_t{5} << 20, static_cast<char>('a' + i));
   auto sizes = pool.map([](const std::string& s) { return s.size() + (s[0] - 'a'); }, in, 1);
   for (int i = 0; i < 12; ++i) EXPECT_EQ(sizes[i], (std::size_t{5} << 20) + i);
+}
+
+// How many pool channels (shared anonymous mappings of a channel's size) this process maps.
+int channels_mapped(int) {
+  FILE* maps = std::fopen("/proc/self/maps", "re");
+  if (maps == nullptr) return -1;
+  int n = 0;
+  char line[512];
+  while (std::fgets(line, sizeof line, maps) != nullptr) {
+    unsigned long lo = 0, hi = 0;
+    char perms[8] = {};
+    if (std::sscanf(line, "%lx-%lx %7s", &lo, &hi, perms) != 3) continue;
+    const unsigned long size = hi - lo;
+    if (perms[3] == 's' && size > (8ul << 20) && size <= (8ul << 20) + (64ul << 10)) ++n;
+  }
+  std::fclose(maps);
+  return n;
+}
+
+// I-style isolation: a worker maps its own channel only, so a task gone wild cannot scribble
+// on a sibling's.
+TEST_F(PoolReliability, AWorkerMapsOnlyItsOwnChannel) {
+  mproc::Pool pool(4);
+  auto counts = pool.map(channels_mapped, std::views::iota(0, 64), 1);
+  for (int c : counts) EXPECT_EQ(c, 1);
 }
 
 // D3: a pool made in a thread that then exits keeps its workers (PDEATHSIG is thread-scoped).
