@@ -14,7 +14,9 @@
 #pragma once
 
 #include <chrono>
+#include <algorithm>
 #include <cstddef>
+#include <deque>
 #include <exception>
 #include <iterator>
 #include <memory>
@@ -94,9 +96,9 @@ class ImapRange {
   };
 
   ImapRange(std::shared_ptr<detail::PoolCore> core, std::shared_ptr<detail::StreamBatch<R>> batch,
-            V input, std::size_t window)
+            V input, std::size_t min_window, std::size_t max_window)
       : core_(std::move(core)), batch_(std::move(batch)), input_(std::move(input)),
-        window_(window) {
+        window_(min_window), min_window_(min_window), max_window_(max_window) {
     std::optional<std::size_t> total;
     if constexpr (std::ranges::sized_range<V>) total = static_cast<std::size_t>(std::ranges::size(input_));
     ticker_ = core_->start_progress(total);
@@ -121,18 +123,30 @@ class ImapRange {
   std::default_sentinel_t end() const noexcept { return {}; }
 
  private:
+  // Reads and sends input until window_ items are out. The window starts at a few items per
+  // worker and grows for small items, up to kWindowBytes of encoded input in flight.
   void feed() {
+    // Refill in big steps (half a window at least): a segment per item would cost a lock and a
+    // chunk per item.
+    if (started_feeding_ && sent_ - taken_ > window_ / 2) return;
+    started_feeding_ = true;
     while (!input_done_ && sent_ - taken_ < window_) {
       auto seg = std::make_shared<detail::Segment>();
       seg->first_index = sent_;
-      const std::size_t want = std::max<std::size_t>(1, window_ / 2);
+      const std::size_t want = std::max<std::size_t>(1, window_ - (sent_ - taken_));
       while (seg->size() < want && it_ != std::ranges::end(input_)) {
         detail::append_item<std::ranges::range_value_t<V>>(*seg, *it_);
         ++it_;
       }
       input_done_ = it_ == std::ranges::end(input_);
-      sent_ += seg->size();
+      const std::size_t items = seg->size();
+      const std::size_t bytes = seg->bytes.size();
+      sent_ += items;
       core_->submit(batch_, std::move(seg), input_done_);
+      if (items != 0) {
+        const std::size_t per_item = std::max<std::size_t>(1, bytes / items);
+        window_ = std::clamp(kWindowBytes / per_item, min_window_, max_window_);
+      }
     }
   }
   void advance() {
@@ -142,16 +156,13 @@ class ImapRange {
       return;
     }
     feed();
-    std::optional<Result<R>> next;
-    std::function<void(const detail::BatchProgress&)> tick;
-    if (ticker_) tick = [this](const detail::BatchProgress&) { ticker_->update(taken_, failed_); };
-    core_->wait(
-        *batch_,
-        [&] {
-          next = batch_->take_next();
-          return next.has_value();
-        },
-        std::nullopt, tick);
+    if (ready_.empty()) {
+      std::function<void(const detail::BatchProgress&)> tick;
+      if (ticker_) tick = [this](const detail::BatchProgress&) { ticker_->update(taken_, failed_); };
+      core_->wait(*batch_, [&] { return batch_->take_ready(ready_) != 0; }, std::nullopt, tick);
+    }
+    std::optional<Result<R>> next(std::move(ready_.front()));
+    ready_.pop_front();
     ++taken_;
     if (!next->ok()) ++failed_;
     if (ticker_) ticker_->update(taken_, failed_);
@@ -163,12 +174,17 @@ class ImapRange {
   std::shared_ptr<detail::StreamBatch<R>> batch_;
   V input_;
   std::ranges::iterator_t<V> it_{};
+  static constexpr std::size_t kWindowBytes = std::size_t{16} << 20;
   std::size_t window_;
+  std::size_t min_window_;
+  std::size_t max_window_;
+  std::deque<Result<R>> ready_{};  // taken from the batch, not yet yielded
   std::size_t sent_ = 0;
   std::size_t taken_ = 0;
   std::size_t failed_ = 0;
   std::unique_ptr<detail::PoolCore::Ticker> ticker_{};
   bool started_ = false;
+  bool started_feeding_ = false;
   bool input_done_ = false;
   std::optional<R> current_{};
 };
@@ -329,10 +345,13 @@ class Pool {
                                                           detail::fn_word<Fn>(f), chunksize,
                                                           ordered);
     detail::enable_chunk_invoker<Fn, T>(*batch);
-    const std::size_t window = std::max<std::size_t>(
-        std::size_t{processes()} * 4 * std::max<std::size_t>(chunksize, 16), 64);
+    // In flight: at least a few chunks per worker; at most 16 MiB of encoded input or 16384
+    // items per worker, whichever is less (ImapRange::feed).
+    const std::size_t per = std::max<std::size_t>(chunksize, 1);
+    const std::size_t min_window = std::size_t{processes()} * 4 * per;
+    const std::size_t max_window = std::max(min_window, std::size_t{processes()} * 16384);
     return ImapRange<R, V>(core_, std::move(batch), std::views::all(std::forward<In>(inputs)),
-                           window);
+                           min_window, max_window);
   }
 
   std::shared_ptr<detail::PoolCore> core_;

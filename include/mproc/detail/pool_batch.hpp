@@ -439,6 +439,25 @@ class StreamBatch final : public Batch {
     store(index, Result<R>(std::move(error)));
   }
   // The next result to yield (in input order when ordered), if it arrived.
+  // Moves every result that may be yielded now (in input order when ordered) to `out`.
+  // Returns how many.
+  std::size_t take_ready(std::deque<Result<R>>& out) {
+    std::size_t n = 0;
+    if (ordered_) {
+      for (auto it = by_index_.find(next_); it != by_index_.end(); it = by_index_.find(next_)) {
+        out.push_back(std::move(it->second));
+        by_index_.erase(it);
+        ++next_;
+        ++n;
+      }
+    } else {
+      n = arrived_.size();
+      for (auto& r : arrived_) out.push_back(std::move(r));
+      arrived_.clear();
+    }
+    return n;
+  }
+
   std::optional<Result<R>> take_next() {
     if (ordered_) {
       auto it = by_index_.find(next_);
