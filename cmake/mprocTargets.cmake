@@ -7,6 +7,10 @@ function(mproc_target_defaults target)
     target_compile_options(${target} PUBLIC -fsanitize=${MPROC_SANITIZE} -fno-omit-frame-pointer
                                             -fno-sanitize-recover=all)
     target_link_options(${target} PUBLIC -fsanitize=${MPROC_SANITIZE})
+    if(MPROC_SANITIZE MATCHES "undefined")
+      # GCC defines no macro for UBSan; a test that starves UBSan's runtime of fds needs to know.
+      target_compile_definitions(${target} PRIVATE MPROC_UBSAN=1)
+    endif()
   endif()
 endfunction()
 

@@ -231,6 +231,10 @@ TEST_F(PoolReliability, B6_JoinWhileRecyclingAndWithHugeErrors) {
 
 // C3: too few fds for the pool: construction fails cleanly; no worker is left behind.
 TEST_F(PoolReliability, C3_FdExhaustionFailsConstructionCleanly) {
+#ifdef MPROC_UBSAN
+  GTEST_SKIP() << "UBSan's vptr check probes memory through a pipe: with no fd free it reports "
+                  "every object as invalid. The plain and TSan builds run this test.";
+#endif
   rlimit old{};
   ASSERT_EQ(::getrlimit(RLIMIT_NOFILE, &old), 0);
   int open_now = 0;  // new fds take the lowest free numbers, so the count is what matters
