@@ -902,9 +902,16 @@ void PoolCore::submit(const std::shared_ptr<Batch>& batch, std::shared_ptr<const
     }
   }
   std::lock_guard lk(s_->mu);
+  auto& book = batch->book();
+  if (items->size() == 0 && last && book.submitted != 0) {
+    // Only the end of a call's input, whose items were accepted earlier: not new work, so it
+    // is fine after close() or terminate() (the call then sees its items' Cancelled).
+    book.input_closed = true;
+    s_->cv.notify_all();
+    return;
+  }
   if (s_->broken) std::rethrow_exception(s_->broken);
   if (s_->closed) throw PoolClosed();
-  auto& book = batch->book();
   book.expected = std::max(book.expected, expected);
   s_->recall_timing(*batch);
   book.submitted += items->size();
@@ -915,12 +922,6 @@ void PoolCore::submit(const std::shared_ptr<Batch>& batch, std::shared_ptr<const
   s_->dispatch();
   if (book.finished()) s_->cv.notify_all();
   if (s_->opt.task_timeout.count() > 0) s_->poke();  // the supervisor arms the deadline
-}
-
-void PoolCore::close_input(const std::shared_ptr<Batch>& batch) {
-  std::lock_guard lk(s_->mu);
-  batch->book().input_closed = true;
-  s_->cv.notify_all();
 }
 
 bool PoolCore::wait(Batch& batch, const std::function<bool()>& pred,

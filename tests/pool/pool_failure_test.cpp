@@ -435,6 +435,23 @@ TEST_F(PoolFailure, TerminateFromAnotherThreadCancelsARunningMap) {
   killer.join();
 }
 
+// A call's input arrives in segments; terminate() between two of them must give the call
+// Cancelled, not PoolClosed for the end of an input the pool had already accepted.
+TEST_F(PoolFailure, TerminateBetweenInputSegmentsCancelsTheCall) {
+  auto core = std::make_shared<mproc::detail::PoolCore>(mproc::PoolOptions{.processes = 1});
+  auto batch = std::make_shared<mproc::detail::TryBatch<int>>(
+      &mproc::detail::invoke_one<int (*)(int), int>,
+      mproc::detail::fn_word<int (*)(int)>(&spin_forever), 0, 1);
+  auto seg = std::make_shared<mproc::detail::Segment>();
+  mproc::detail::append_item<int>(*seg, 1);
+  core->submit(batch, seg, false);
+  core->terminate();
+  EXPECT_NO_THROW(core->submit(batch, std::make_shared<mproc::detail::Segment>(), true));
+  core->wait_all(*batch, 1);
+  auto rs = batch->take(1);
+  EXPECT_THROW(std::rethrow_exception(rs[0].error()), mproc::Cancelled);
+}
+
 TEST_F(PoolFailure, ImapRaisesAtTheFailedItemAndGoesOn) {
   mproc::Pool pool(2);
   std::vector<int> got;

@@ -149,8 +149,6 @@ class PoolCore {
   // it sizes the chunks.
   void submit(const std::shared_ptr<Batch>& batch, std::shared_ptr<const Segment> items,
               bool last, std::size_t expected = 0);
-  // No more items for batch (an imap whose input ran out).
-  void close_input(const std::shared_ptr<Batch>& batch);
 
   // Waits until pred() (evaluated with the lock held) or the deadline; returns pred().
   // While waiting it helps: drains results, dispatches, spins briefly before sleeping.
