@@ -97,6 +97,8 @@ struct Worker {
   bool timed_out = false;          // killed for running past task_timeout
   std::optional<Clock::time_point> kill_at{};  // SIGKILL if still alive then
   bool killed_by_pool = false;                 // we sent the SIGKILL (not the OOM killer)
+  bool init_timed_out = false;                 // its initializer ran past task_timeout
+  Clock::time_point spawned_at{};
   std::optional<std::uint64_t> oom_kills_at_start{};
   std::shared_ptr<Batch> last_batch{};         // whose chunk ended last (for kChunkDone)
   // A task message too big for one record, being sent in pieces.
@@ -605,8 +607,14 @@ struct PoolCore::State {
             static_cast<std::uint32_t>(pool::InitState::kRunning) &&
         opt.initializer && !terminated;
     if (init_failed_silently && !broken) {
-      break_pool("the pool's initializer crashed in worker " + std::to_string(pid) + ": it " +
-                 (status ? describe_status(*status) : std::string("died (status unknown)")));
+      if (w.init_timed_out) {
+        break_pool("the pool's initializer ran past task_timeout (" +
+                   std::to_string(opt.task_timeout.count()) + " ms) in worker " +
+                   std::to_string(pid) + "; the worker was killed");
+      } else {
+        break_pool("the pool's initializer crashed in worker " + std::to_string(pid) + ": it " +
+                   (status ? describe_status(*status) : std::string("died (status unknown)")));
+      }
     }
 
     const bool running = ws.items_started.load(std::memory_order_acquire) > w.items_answered;
@@ -701,6 +709,7 @@ struct PoolCore::State {
     auto child = launch::fork_child(&pool::worker_main, &boot);
     w->pid = child.pid;
     w->pidfd = std::move(child.pidfd);
+    w->spawned_at = Clock::now();
     epoll.add(w->pidfd.get(), w->key);
     workers.push_back(std::move(w));
   }
@@ -741,8 +750,22 @@ struct PoolCore::State {
         }
         continue;
       }
-      if (!timeouts || w.chunks.empty()) continue;
       const auto& ws = w.channel->status();
+      if (timeouts && opt.initializer &&
+          ws.init_state.load(std::memory_order_acquire) ==
+              static_cast<std::uint32_t>(pool::InitState::kRunning)) {
+        // The initializer is held to task_timeout too: one that hangs must not hang the pool.
+        const auto deadline = w.spawned_at + opt.task_timeout;
+        if (now >= deadline) {
+          w.init_timed_out = true;
+          kill_worker(w, SIGTERM);
+          consider(*w.kill_at);
+        } else {
+          consider(deadline);
+        }
+        continue;
+      }
+      if (!timeouts || w.chunks.empty()) continue;
       if (ws.items_started.load(std::memory_order_acquire) > w.items_answered) {
         const std::int64_t started_ns = ws.item_started_ns.load(std::memory_order_relaxed);
         const Clock::time_point deadline =

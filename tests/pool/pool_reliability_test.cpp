@@ -199,6 +199,47 @@ TEST_F(PoolReliability, B3_TimeoutCountsFromTaskStart) {
   EXPECT_EQ(out, std::vector<int>(6, 100));
 }
 
+void hanging_init() { std::this_thread::sleep_for(std::chrono::hours(1)); }
+
+// B4: an initializer that never returns is held to task_timeout: the pool fails clearly.
+TEST_F(PoolReliability, B4_HangingInitializerBreaksThePoolInTime) {
+  mproc::Pool pool(mproc::PoolOptions{.processes = 2,
+                                      .initializer = hanging_init,
+                                      .task_timeout = std::chrono::milliseconds(200)});
+  try {
+    pool.map(square, std::views::iota(0, 4));
+    ADD_FAILURE() << "expected an error";
+  } catch (const mproc::Error& e) {
+    EXPECT_NE(std::string(e.what()).find("initializer ran past task_timeout"), std::string::npos)
+        << e.what();
+  }
+  EXPECT_THROW(pool.apply(square, 1), mproc::Error);
+}
+
+// C4: the process limit is reached while the pool starts: a clear error, no worker left behind.
+// Root is exempt from RLIMIT_NPROC, so the pool is made by a child running as nobody.
+TEST_F(PoolReliability, C4_ProcessLimitFailsConstructionCleanly) {
+  mproc::test::ChildGuard guard;
+  const int app = ::fork();
+  ASSERT_GE(app, 0);
+  if (app == 0) {
+    if (::getuid() == 0 && (::setgid(65534) != 0 || ::setuid(65534) != 0)) ::_exit(10);
+    rlimit lim{2, 2};  // this process and one more
+    if (::setrlimit(RLIMIT_NPROC, &lim) != 0) ::_exit(11);
+    try {
+      mproc::Pool pool(8);
+      ::_exit(12);  // should not have started
+    } catch (const mproc::Error& e) {
+      const std::string what = e.what();
+      ::_exit(what.find("Resource temporarily unavailable") != std::string::npos ? 0 : 13);
+    }
+  }
+  guard.adopt(app);
+  const int status = guard.reap(app);
+  ASSERT_TRUE(WIFEXITED(status)) << status;
+  EXPECT_EQ(WEXITSTATUS(status), 0);
+}
+
 // B5: terminate() with thousands of queued tasks returns and resolves every future.
 TEST_F(PoolReliability, B5_TerminateWithTenThousandQueued) {
   mproc::Pool pool(2);
