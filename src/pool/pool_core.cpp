@@ -14,6 +14,7 @@
 #include <deque>
 #include <mutex>
 #include <string>
+#include <system_error>
 #include <thread>
 #include <unordered_map>
 
@@ -887,7 +888,11 @@ PoolCore::PoolCore(PoolOptions options) : s_(std::make_unique<State>()) {
   s_->epoll.add(s_->doorbell.get(), kDoorbellKey);
   s_->epoll.add(s_->control.get(), kControlKey);
   s_->epoll.add(s_->timer.get(), kTimerKey);
-  s_->supervisor = std::thread([s = s_.get()] { s->run(); });
+  try {
+    s_->supervisor = std::thread([s = s_.get()] { s->run(); });
+  } catch (const std::system_error& e) {  // e.g. EAGAIN: out of threads (RLIMIT_NPROC)
+    throw SystemError("pthread_create", e.code());
+  }
   std::unique_lock lk(s_->mu);
   s_->cv.wait(lk, [&] { return s_->started; });
   if (s_->start_error || s_->broken) {
