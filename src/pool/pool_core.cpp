@@ -254,16 +254,19 @@ struct PoolCore::State {
   }
 
   // The next chunk of at most `cap` items, or nullopt.
-  std::optional<Chunk> next_chunk(std::size_t cap) {
-    if (!requeued.empty()) {
-      Chunk c = std::move(requeued.front());
-      requeued.pop_front();
+  // A retried item (attempts > 0) goes to a fresh worker only, one that has run nothing yet:
+  // whatever state broke the first attempt must not break the next.
+  std::optional<Chunk> next_chunk(std::size_t cap, bool fresh_worker) {
+    for (auto it = requeued.begin(); it != requeued.end(); ++it) {
+      if (it->attempts > 0 && !fresh_worker) continue;
+      Chunk c = std::move(*it);
+      it = requeued.erase(it);
       if (c.count() > cap) {
         Chunk rest = c;
         rest.begin += cap;
         rest.attempts = 0;
         c.end = c.begin + cap;
-        requeued.push_front(std::move(rest));
+        requeued.insert(it, std::move(rest));
       }
       return c;
     }
@@ -386,9 +389,10 @@ struct PoolCore::State {
             if (w.items_sent >= opt.max_tasks_per_child) break;
             cap = opt.max_tasks_per_child - w.items_sent;
           }
-          auto c = next_chunk(cap);
+          auto c = next_chunk(cap, w.items_sent == 0);
           if (!c) {
-            out_of_work = true;
+            // Retries wait for a fresh worker; anything else means there is nothing at all.
+            if (queue.empty() && requeued.empty()) out_of_work = true;
             break;
           }
           if (!send(w, *c)) {

@@ -23,6 +23,7 @@ std::unique_ptr<ProgressSession> ProgressSession::make(const PoolOptions& option
   if (!options.progress && !options.progress_callback) return nullptr;
   detail::ProgressBarOptions o;
   o.enabled = options.progress;
+  o.force = options.progress_force;
   o.callback = options.progress_callback;
   return std::make_unique<BarSession>(std::move(o), total);
 }

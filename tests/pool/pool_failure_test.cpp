@@ -9,6 +9,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <cstdlib>
@@ -32,6 +33,7 @@ struct Shared {
   std::atomic<int> attempts[64];
   std::atomic<int> inits;
   std::atomic<int> runs[1000];
+  std::atomic<int> attempt_pids[8];
 };
 Shared* shared = nullptr;
 
@@ -99,7 +101,8 @@ int flaky(int slot) {
 }
 
 int poison(int slot) {
-  shared->attempts[slot].fetch_add(1);
+  const int attempt = shared->attempts[slot].fetch_add(1);
+  if (attempt < 8) shared->attempt_pids[attempt].store(::getpid());
   crash_here();
   return 0;
 }
@@ -305,6 +308,23 @@ TEST_F(PoolFailure, RetriesRescueAFlakyItemAndGiveUpOnAPoisonOne) {
   EXPECT_EQ(shared->attempts[0].load(), 2);
   EXPECT_THROW(pool.apply(poison, 1), mproc::WorkerCrashed);
   EXPECT_EQ(shared->attempts[1].load(), 3);  // retries + 1
+  // Each attempt ran in another process (a retry goes to a worker that has run nothing yet).
+  const int p0 = shared->attempt_pids[0].load(), p1 = shared->attempt_pids[1].load(),
+            p2 = shared->attempt_pids[2].load();
+  EXPECT_NE(p0, p1);
+  EXPECT_NE(p1, p2);
+  EXPECT_NE(p0, p2);
+}
+
+// "On a fresh worker": a retry never lands on a worker that already ran other items.
+TEST_F(PoolFailure, RetryRunsOnAWorkerThatRanNothingBefore) {
+  mproc::Pool pool(mproc::PoolOptions{.processes = 2, .retries = 1});
+  auto pids = pool.map(my_pid, std::views::iota(0, 20), 1);  // both workers run items
+  std::set<int> used(pids.begin(), pids.end());
+  ASSERT_EQ(used.size(), 2u);
+  EXPECT_THROW(pool.apply(poison, 3), mproc::WorkerCrashed);
+  ASSERT_EQ(shared->attempts[3].load(), 2);
+  EXPECT_EQ(used.count(shared->attempt_pids[1].load()), 0u);
 }
 
 TEST_F(PoolFailure, MemoryLimitFailsTheItemAlone) {

@@ -211,6 +211,29 @@ TEST(Pool, WorkersDoNotRepeatTheParentsBufferedOutput) {
   EXPECT_EQ(out, "said once");
 }
 
+TEST(Pool, ProgressBarIsDrawnWhenForcedByTheOption) {
+  auto out = captured_output(
+      [] {
+        ::unsetenv("MPROC_PROGRESS");
+        mproc::Pool pool(
+            mproc::PoolOptions{.processes = 2, .progress = true, .progress_force = true});
+        pool.map(twice, std::views::iota(0, 100));
+      },
+      2);
+  EXPECT_NE(out.find("100/100"), std::string::npos) << out;
+}
+
+TEST(Pool, NoProgressBarWhenStderrIsNotATerminal) {
+  auto out = captured_output(
+      [] {
+        ::unsetenv("MPROC_PROGRESS");
+        mproc::Pool pool(mproc::PoolOptions{.processes = 2, .progress = true});
+        pool.map(twice, std::views::iota(0, 100));
+      },
+      2);
+  EXPECT_EQ(out, "");
+}
+
 TEST(Pool, ProgressBarIsDrawnWhenForced) {
   auto out = captured_output(
       [] {

@@ -27,8 +27,9 @@ struct PoolOptions {
   std::size_t max_tasks_per_child = 0;         // 0: never replace for age
   std::chrono::milliseconds task_timeout{0};   // 0: none
   std::size_t memory_limit_bytes = 0;          // per worker; 0: none
-  unsigned retries = 0;                        // re-runs of a crashed or timed-out item
+  unsigned retries = 0;  // re-runs of a crashed or timed-out item, each on a fresh worker
   bool progress = false;                       // a bar on stderr for map-like calls (if a tty)
+  bool progress_force = false;                 // draw it even when stderr is not a terminal
   ProgressCallback progress_callback{};        // called as map-like calls progress
   std::chrono::milliseconds kill_grace{100};   // SIGTERM → SIGKILL delay (terminate, timeouts)
   std::size_t max_message_size = std::size_t{1} << 30;  // per encoded input or result
