@@ -110,7 +110,10 @@ int poison(int slot) {
 void count_init() { shared->inits.fetch_add(1); }
 int inits_seen(int) { return shared->inits.load(); }
 
-void throwing_init() { throw std::runtime_error("no database"); }
+void throwing_init() {
+  shared->inits.fetch_add(1);
+  throw std::runtime_error("no database");
+}
 void crashing_init() { crash_here(); }
 
 int alloc_mib(int mib) {
@@ -279,6 +282,7 @@ TEST_F(PoolFailure, ThrowingInitializerFailsClearlyWithoutRespawning) {
     EXPECT_NE(std::string(e.what()).find("initializer"), std::string::npos) << e.what();
     EXPECT_NE(std::string(e.what()).find("no database"), std::string::npos) << e.what();
   }
+  EXPECT_LE(shared->inits.load(), 2);  // the two first workers at most: nothing was respawned
 }
 
 TEST_F(PoolFailure, CrashingInitializerFailsClearly) {
