@@ -324,7 +324,8 @@ struct PoolCore::State {
         const auto len = static_cast<std::uint32_t>(c.seg->offsets[i + 1] - c.seg->offsets[i]);
         std::memcpy(p, &len, sizeof len);
         p += sizeof len;
-        std::memcpy(p, c.seg->bytes.data() + c.seg->offsets[i], len);
+        // (an empty item, e.g. apply's std::tuple<>: bytes.data() may be null)
+        if (len != 0) std::memcpy(p, c.seg->bytes.data() + c.seg->offsets[i], len);
         p += len;
       }
     };

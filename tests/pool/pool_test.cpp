@@ -21,6 +21,7 @@ int twice(int x) { return 2 * x; }
 int add(int a, int b) { return a + b; }
 std::string shout(const std::string& s) { return s + "!"; }
 int pid_of(int) { return ::getpid(); }
+int my_pid() { return ::getpid(); }
 
 TEST(Pool, MapKeepsInputOrder) {
   mproc::Pool pool(2);
@@ -58,6 +59,14 @@ TEST(Pool, StarmapAndApply) {
   EXPECT_EQ(pool.apply(add, 20, 22), 42);
   auto f = pool.apply_async(shout, std::string("hi"));
   EXPECT_EQ(f.get(), "hi!");
+}
+
+// Its arguments encode to zero bytes (found under UBSan: a memcpy from a null vector's data()).
+TEST(Pool, ApplyWithNoArguments) {
+  mproc::Pool pool(1);
+  EXPECT_EQ(pool.apply(my_pid), pool.worker_pids().at(0));
+  auto f = pool.apply_async(my_pid);
+  EXPECT_NE(f.get(), ::getpid());
 }
 
 TEST(Pool, MapAsync) {
