@@ -9,8 +9,8 @@
 #include <mproc/mproc.hpp>
 
 #include <chrono>
-#include <cstddef>
 #include <csignal>
+#include <cstddef>
 #include <cstdio>
 #include <exception>
 #include <numeric>
@@ -110,7 +110,8 @@ int main() {
     std::printf("%5zu  %s%s\n", i, outcome.c_str(), match ? "" : "   <-- NOT AS EXPECTED");
   }
 
-  std::printf("\nThe first crash, as WorkerCrashed::what() reports it:\n%s\n", crash_report.c_str());
+  std::printf("\nThe first crash, as WorkerCrashed::what() reports it:\n%s\n",
+              crash_report.c_str());
 
   std::vector<int> more(100);
   std::iota(more.begin(), more.end(), 0);
@@ -119,11 +120,13 @@ int main() {
   for (std::size_t i = 0; follow_up_ok && i < squares.size(); ++i) {
     follow_up_ok = squares[i] == static_cast<int>(i * i);
   }
-  // Counted after the follow-up map: a replacement worker may still be starting when try_map returns.
+  // Counted after the follow-up map: a replacement worker may still be starting when try_map
+  // returns.
   const std::size_t alive = pool.worker_pids().size();
   as_expected = as_expected && alive == 2 && follow_up_ok;
 
-  const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  const double seconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   std::printf("\npool intact: %zu workers alive; a follow-up map of 100 items %s\n", alive,
               follow_up_ok ? "succeeded" : "FAILED");
   std::printf("%s (%.1f s)\n", as_expected ? "crash_isolation ok" : "crash_isolation FAILED",

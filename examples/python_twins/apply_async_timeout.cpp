@@ -41,6 +41,8 @@
 // Exits 0 when f(20) gave 400, the pids were workers' pids, and the sleep timed out.
 #include <mproc/mproc.hpp>
 
+#include <unistd.h>
+
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
@@ -48,8 +50,6 @@
 #include <string>
 #include <thread>
 #include <vector>
-
-#include <unistd.h>
 
 namespace {
 

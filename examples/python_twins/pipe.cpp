@@ -36,8 +36,8 @@ void f(mproc::Connection<Message> conn) {
 // Python's repr of the list.
 std::string repr(const Message& m) {
   const auto& [number, maybe, text] = m;
-  return "[" + std::to_string(number) + ", " + (maybe ? std::to_string(*maybe) : "None") +
-         ", '" + text + "']";
+  return "[" + std::to_string(number) + ", " + (maybe ? std::to_string(*maybe) : "None") + ", '" +
+         text + "']";
 }
 
 }  // namespace
