@@ -33,7 +33,7 @@ void count_words(mproc::Connection<std::vector<std::string>>& lines_in,
 
 // A deliberate crash: keep UBSan (make test-asan) from reporting it instead of letting it happen.
 __attribute__((no_sanitize("undefined"))) void crash() {
-  volatile int* p = nullptr;
+  volatile int* volatile p = nullptr;
   *p = 42;  // SIGSEGV: the child dies, the parent does not
 }
 
