@@ -9,13 +9,11 @@
 // code is then 2. The last lines are a table: images, megapixels, serial and parallel time,
 // speed-up and efficiency per worker.
 #include <CLI/CLI.hpp>
-#include <mproc/mproc.hpp>
-
 #include <chrono>
 #include <cstdio>
 #include <exception>
 #include <filesystem>
-#include <map>
+#include <mproc/mproc.hpp>
 #include <set>
 #include <string>
 #include <vector>
@@ -51,7 +49,7 @@ struct Thumb {
   std::string output{};
   int width = 0;  // of the input
   int height = 0;
-  double megapixels = 0;  // of the input
+  double megapixels = 0;       // of the input
   std::uint64_t checksum = 0;  // of the output pixels: the serial and parallel runs must agree
   template <class Ar>
   void serialize(Ar& ar) {
@@ -83,7 +81,8 @@ double since(std::chrono::steady_clock::time_point start) {
 }
 
 Outcome run_serial(const std::vector<Job>& jobs) {
-  Outcome out{std::vector<std::optional<Thumb>>(jobs.size()), std::vector<std::string>(jobs.size())};
+  Outcome out{std::vector<std::optional<Thumb>>(jobs.size()),
+              std::vector<std::string>(jobs.size())};
   const auto start = std::chrono::steady_clock::now();
   for (std::size_t i = 0; i < jobs.size(); ++i) {
     try {
@@ -98,7 +97,8 @@ Outcome run_serial(const std::vector<Job>& jobs) {
 
 // Timed from the pool's first fork to its last worker's exit.
 Outcome run_parallel(const std::vector<Job>& jobs, unsigned workers) {
-  Outcome out{std::vector<std::optional<Thumb>>(jobs.size()), std::vector<std::string>(jobs.size())};
+  Outcome out{std::vector<std::optional<Thumb>>(jobs.size()),
+              std::vector<std::string>(jobs.size())};
   const auto start = std::chrono::steady_clock::now();
   {
     mproc::Pool pool(mproc::PoolOptions{.processes = workers, .progress = true});
@@ -181,8 +181,9 @@ std::vector<Job> make_jobs(const std::vector<std::string>& inputs, const std::st
 }  // namespace
 
 int main(int argc, char** argv) {
-  CLI::App app{"Thumbnails for a folder of images, serially and on an mproc::Pool, timed in one "
-               "run. Without --input, a generated sample set (cached) is the input."};
+  CLI::App app{
+      "Thumbnails for a folder of images, serially and on an mproc::Pool, timed in one "
+      "run. Without --input, a generated sample set (cached) is the input."};
   std::string input;
   std::string output = MPROC_IMAGE_BATCH_OUTPUT_DIR;
   std::string cache = MPROC_IMAGE_BATCH_CACHE_DIR;
@@ -198,14 +199,14 @@ int main(int argc, char** argv) {
   app.add_option("-s,--size", settings.size, "Long side of a thumbnail, in pixels")
       ->capture_default_str()
       ->check(CLI::Range(1, 65536));
-  const std::map<std::string, Filter> filters{
-      {"gray", Filter::kGray}, {"blur", Filter::kBlur}, {"none", Filter::kNone}};
-  app.add_option("-f,--filter", settings.filter, "gray, blur or none (default gray)")
-      ->transform(CLI::CheckedTransformer(filters, CLI::ignore_case));
-  const std::map<std::string, Format> formats{
-      {"png", Format::kPng}, {"jpg", Format::kJpeg}, {"jpeg", Format::kJpeg}};
-  app.add_option("--format", settings.format, "png or jpg (default png)")
-      ->transform(CLI::CheckedTransformer(formats, CLI::ignore_case));
+  std::string filter = "gray";
+  app.add_option("-f,--filter", filter, "What to do to a thumbnail")
+      ->capture_default_str()
+      ->check(CLI::IsMember({"gray", "blur", "none"}));
+  std::string format = "png";
+  app.add_option("--format", format, "The thumbnails' file format")
+      ->capture_default_str()
+      ->check(CLI::IsMember({"png", "jpg"}));
   app.add_option("--quality", settings.jpeg_quality, "JPEG quality")
       ->capture_default_str()
       ->check(CLI::Range(1, 100));
@@ -220,6 +221,10 @@ int main(int argc, char** argv) {
   app.add_option("--sample-size", sample_size, "Size of a generated sample, WxH")
       ->capture_default_str();
   CLI11_PARSE(app, argc, argv);
+  settings.filter = filter == "gray"   ? Filter::kGray
+                    : filter == "blur" ? Filter::kBlur
+                                       : Filter::kNone;
+  settings.format = format == "jpg" ? Format::kJpeg : Format::kPng;
 
   try {
     std::vector<std::string> inputs;
@@ -274,8 +279,8 @@ int main(int argc, char** argv) {
       }
     }
 
-    std::printf("\n%8s %8s %11s %11s %9s %12s\n", "images", "MP", "serial", "parallel",
-                "speed-up", "efficiency");
+    std::printf("\n%8s %8s %11s %11s %9s %12s\n", "images", "MP", "serial", "parallel", "speed-up",
+                "efficiency");
     if (parallel) {
       const double speedup = serial.seconds / parallel->seconds;
       std::printf("%8zu %8.1f %9.3f s %9.3f s %8.2fx %11.0f%%   (%u workers)\n",
