@@ -8,6 +8,8 @@
 // cannot be read or decoded is reported by name with the reason and costs only itself; the exit
 // code is then 2. The last lines are a table: images, megapixels, serial and parallel time,
 // speed-up and efficiency per worker.
+#include <sys/resource.h>
+
 #include <CLI/CLI.hpp>
 #include <chrono>
 #include <cstdio>
@@ -74,7 +76,20 @@ struct Outcome {
   std::vector<std::optional<Thumb>> thumbs{};  // per job; empty when it failed
   std::vector<std::string> errors{};           // per job; empty when it worked
   double seconds = 0;
+  double cpu_seconds = 0;  // user + system, this process and its reaped workers
 };
+
+// CPU time so far of this process and of its children that have been reaped: divided by the
+// wall time of a phase, how many cores the phase really had (other load on the machine shows).
+double cpu_seconds() {
+  double total = 0;
+  for (int who : {RUSAGE_SELF, RUSAGE_CHILDREN}) {
+    rusage u{};
+    ::getrusage(who, &u);
+    for (const timeval& t : {u.ru_utime, u.ru_stime}) total += t.tv_sec + t.tv_usec / 1e6;
+  }
+  return total;
+}
 
 double since(std::chrono::steady_clock::time_point start) {
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
@@ -83,6 +98,7 @@ double since(std::chrono::steady_clock::time_point start) {
 Outcome run_serial(const std::vector<Job>& jobs) {
   Outcome out{std::vector<std::optional<Thumb>>(jobs.size()),
               std::vector<std::string>(jobs.size())};
+  const double cpu_start = cpu_seconds();
   const auto start = std::chrono::steady_clock::now();
   for (std::size_t i = 0; i < jobs.size(); ++i) {
     try {
@@ -92,6 +108,7 @@ Outcome run_serial(const std::vector<Job>& jobs) {
     }
   }
   out.seconds = since(start);
+  out.cpu_seconds = cpu_seconds() - cpu_start;
   return out;
 }
 
@@ -99,6 +116,7 @@ Outcome run_serial(const std::vector<Job>& jobs) {
 Outcome run_parallel(const std::vector<Job>& jobs, unsigned workers) {
   Outcome out{std::vector<std::optional<Thumb>>(jobs.size()),
               std::vector<std::string>(jobs.size())};
+  const double cpu_start = cpu_seconds();
   const auto start = std::chrono::steady_clock::now();
   {
     mproc::Pool pool(mproc::PoolOptions{.processes = workers, .progress = true});
@@ -118,6 +136,7 @@ Outcome run_parallel(const std::vector<Job>& jobs, unsigned workers) {
     }
   }
   out.seconds = since(start);
+  out.cpu_seconds = cpu_seconds() - cpu_start;
   return out;
 }
 
@@ -286,6 +305,9 @@ int main(int argc, char** argv) {
       std::printf("%8zu %8.1f %9.3f s %9.3f s %8.2fx %11.0f%%   (%u workers)\n",
                   jobs.size() - failed, megapixels, serial.seconds, parallel->seconds, speedup,
                   100 * speedup / workers, workers);
+      // Below `workers` when other load took cores: then the speed-up is capped by that, not us.
+      std::printf("cores busy (CPU time / wall time): serial %.2f, parallel %.2f\n",
+                  serial.cpu_seconds / serial.seconds, parallel->cpu_seconds / parallel->seconds);
     } else {
       std::printf("%8zu %8.1f %9.3f s %11s %9s %12s\n", jobs.size() - failed, megapixels,
                   serial.seconds, "-", "-", "-");
