@@ -1,5 +1,5 @@
 # The front door. Every target first installs what is missing (scripts/install-deps).
-#   make demo       build and run the main example
+#   make demo       the main job: image_batch, then crash_isolation (Release build)
 #   make test       build and run every test (what CI runs)
 #   make test-asan  every test under AddressSanitizer + UndefinedBehaviorSanitizer
 #   make test-tsan  every test under ThreadSanitizer
@@ -27,8 +27,19 @@ build: deps-test
 	@$(CONFIGURE) -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
 	@cmake --build build -j $(JOBS)
 
-demo: build
-	@./build/examples/demo
+# The main job: the seed's pool.map(process_image, image_files) on real images, then a pool
+# shrugging off crashing, hanging and throwing tasks. Release build; under two minutes.
+demo: deps-test
+	@$(CONFIGURE) -B build-release -DCMAKE_BUILD_TYPE=Release -DMPROC_BUILD_TESTS=OFF >/dev/null
+	@cmake --build build-release -j $(JOBS) --target image_batch crash_isolation
+	@echo
+	@echo "== 1/2 image_batch: thumbnails of 48 generated 1600x1200 photos, serially and then with"
+	@echo "       pool.try_map(process_image, images) on a Pool: the speed-up, measured in this run"
+	@./build-release/examples/image_batch/image_batch
+	@echo
+	@echo "== 2/2 crash_isolation (a staged demonstration): tasks that segfault, hang and throw cost"
+	@echo "       their own items only; the same pool carries on"
+	@./build-release/examples/crash_isolation
 
 test: build
 	@ctest --test-dir build --output-on-failure -j $(JOBS)
