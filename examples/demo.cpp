@@ -1,4 +1,5 @@
-// A tour of mproc (run by make test): a Process and a Pipe, and what mproc is for — a crash in a child costs the child only.
+// A tour of mproc (run by make test): a Process, a Pipe and a Pool, and what mproc is for — a
+// crash in a child costs the child only.
 //
 // 1. A child process receives lines of text over a Pipe, counts words, and sends back a
 //    std::map<std::string, int> (encoded by mproc's codec; no pickling, no manual framing).
