@@ -1,0 +1,86 @@
+#include "mproc/shared_memory.hpp"
+
+#include <string>
+#include <utility>
+
+#include "mproc/error.hpp"
+#include "sys/shm.hpp"
+#include "sys/unique_fd.hpp"
+
+namespace mproc {
+
+namespace detail {
+struct Segment {
+  sys::UniqueFd fd;  // kept for handing the segment to non-forked workers later
+  sys::FileMapping mapping;
+  std::string name;  // as given; empty when anonymous
+};
+}  // namespace detail
+
+namespace {
+
+void check_size(std::size_t size) {
+  if (size == 0) throw Error("SharedMemory::create: size must be positive");
+}
+
+// "name" or "/name" -> "/name"; Error for anything shm_open would misread.
+std::string shm_path(std::string_view name) {
+  std::string path(name);
+  if (path.empty() || path.front() != '/') path.insert(path.begin(), '/');
+  if (path.size() == 1 || path.size() > 256 || path.find('/', 1) != std::string::npos ||
+      path.find('\0') != std::string::npos || path == "/." || path == "/..") {
+    throw Error("SharedMemory: invalid name \"" + std::string(name) +
+                "\": one path component of at most 255 characters, optionally after a '/'");
+  }
+  return path;
+}
+
+std::shared_ptr<const detail::Segment> map_segment(sys::UniqueFd fd, std::size_t size,
+                                                   std::string name) {
+  sys::FileMapping mapping(fd.get(), size);
+  return std::make_shared<const detail::Segment>(
+      detail::Segment{std::move(fd), std::move(mapping), std::move(name)});
+}
+
+}  // namespace
+
+SharedMemory::SharedMemory(std::shared_ptr<const detail::Segment> segment) noexcept
+    : segment_(std::move(segment)),
+      data_(static_cast<std::byte*>(segment_->mapping.data())),
+      size_(segment_->mapping.size()) {}
+
+SharedMemory SharedMemory::create(std::size_t size) {
+  check_size(size);
+  return SharedMemory(map_segment(sys::memfd_of_size("mproc-shm", size), size, {}));
+}
+
+SharedMemory SharedMemory::create(std::size_t size, std::string_view name) {
+  check_size(size);
+  const std::string path = shm_path(name);
+  sys::UniqueFd fd = sys::shm_create(path, size);
+  try {
+    return SharedMemory(map_segment(std::move(fd), size, std::string(name)));
+  } catch (...) {
+    sys::shm_discard(path);  // created here and unusable: leave no entry behind
+    throw;
+  }
+}
+
+SharedMemory SharedMemory::attach(std::string_view name) {
+  const std::string path = shm_path(name);
+  sys::UniqueFd fd = sys::shm_attach(path);
+  const std::size_t size = sys::file_size(fd.get());
+  if (size == 0) {
+    throw Error("SharedMemory::attach(\"" + path + "\"): the segment is empty (not yet sized?)");
+  }
+  return SharedMemory(map_segment(std::move(fd), size, std::string(name)));
+}
+
+const std::string& SharedMemory::name() const noexcept { return segment_->name; }
+
+void SharedMemory::unlink() const {
+  if (segment_->name.empty()) return;
+  sys::shm_remove(shm_path(segment_->name));
+}
+
+}  // namespace mproc

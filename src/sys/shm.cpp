@@ -1,0 +1,84 @@
+#include "sys/shm.hpp"
+
+#include <fcntl.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <utility>
+
+#include "sys/check.hpp"
+
+namespace mproc::sys {
+
+namespace {
+// "shm_open(\"/name\")": the call and the name, so "No such file or directory" says which.
+std::string named_call(const char* call, const std::string& path) {
+  return std::string(call) + "(\"" + path + "\")";
+}
+}  // namespace
+
+UniqueFd memfd_of_size(const char* label, std::size_t size) {
+  UniqueFd fd(check_unix(::memfd_create(label, MFD_CLOEXEC), "memfd_create"));
+  call_unix("ftruncate", [&] { return ::ftruncate(fd.get(), static_cast<off_t>(size)); });
+  return fd;
+}
+
+UniqueFd shm_create(const std::string& path, std::size_t size) {
+  const int raw = retry_eintr(
+      [&] { return ::shm_open(path.c_str(), O_CREAT | O_EXCL | O_RDWR | O_CLOEXEC, 0600); });
+  if (raw < 0) detail::throw_errno(named_call("shm_open", path));
+  UniqueFd fd(raw);
+  int err = 0;
+  do {
+    err = ::posix_fallocate(fd.get(), 0, static_cast<off_t>(size));  // returns the error
+  } while (err == EINTR);
+  if (err != 0) {
+    shm_discard(path);  // we created it: leave nothing behind
+    detail::throw_errno(named_call("posix_fallocate", path), err);
+  }
+  return fd;
+}
+
+UniqueFd shm_attach(const std::string& path) {
+  const int raw = retry_eintr([&] { return ::shm_open(path.c_str(), O_RDWR | O_CLOEXEC, 0); });
+  if (raw < 0) detail::throw_errno(named_call("shm_open", path));
+  return UniqueFd(raw);
+}
+
+void shm_remove(const std::string& path) {
+  if (::shm_unlink(path.c_str()) != 0) detail::throw_errno(named_call("shm_unlink", path));
+}
+
+void shm_discard(const std::string& path) noexcept { ::shm_unlink(path.c_str()); }
+
+std::size_t file_size(int fd) {
+  struct stat st {};
+  check_unix(::fstat(fd, &st), "fstat");
+  return static_cast<std::size_t>(st.st_size);
+}
+
+FileMapping::FileMapping(int fd, std::size_t size) : size_(size) {
+  void* p = ::mmap(nullptr, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+  if (p == MAP_FAILED) detail::throw_errno("mmap");
+  data_ = p;
+}
+
+FileMapping::FileMapping(FileMapping&& o) noexcept
+    : data_(std::exchange(o.data_, nullptr)), size_(std::exchange(o.size_, 0)) {}
+
+FileMapping& FileMapping::operator=(FileMapping&& o) noexcept {
+  if (this != &o) {
+    if (data_ != nullptr) ::munmap(data_, size_);
+    data_ = std::exchange(o.data_, nullptr);
+    size_ = std::exchange(o.size_, 0);
+  }
+  return *this;
+}
+
+FileMapping::~FileMapping() {
+  if (data_ != nullptr) ::munmap(data_, size_);
+}
+
+}  // namespace mproc::sys

@@ -1,0 +1,50 @@
+// Shared-memory segments at the system level: memfd_create, shm_open/shm_unlink, posix_fallocate
+// and MAP_SHARED file mappings. Every call is checked; every fd is born O_CLOEXEC.
+#pragma once
+
+#include <cstddef>
+#include <string>
+
+#include "sys/unique_fd.hpp"
+
+namespace mproc::sys {
+
+// memfd_create(label, MFD_CLOEXEC) sized to `size` bytes with ftruncate: anonymous, freed with its
+// last fd and mapping. Pages are committed when touched.
+[[nodiscard]] UniqueFd memfd_of_size(const char* label, std::size_t size);
+
+// shm_open(path, O_CREAT|O_EXCL|O_RDWR|O_CLOEXEC, 0600), then posix_fallocate of `size` bytes so
+// a full /dev/shm fails here, not as SIGBUS on first touch. On any failure the new name is
+// unlinked again. An existing name throws SystemError(EEXIST) whose call names the path.
+[[nodiscard]] UniqueFd shm_create(const std::string& path, std::size_t size);
+
+// shm_open(path, O_RDWR|O_CLOEXEC). A missing name throws SystemError(ENOENT) naming the path.
+[[nodiscard]] UniqueFd shm_attach(const std::string& path);
+
+// shm_unlink(path); SystemError naming the path on failure (ENOENT when already unlinked).
+void shm_remove(const std::string& path);
+// shm_unlink(path), errors ignored: for cleaning up after another failure.
+void shm_discard(const std::string& path) noexcept;
+
+// The size of the file behind fd (fstat).
+[[nodiscard]] std::size_t file_size(int fd);
+
+// A MAP_SHARED read-write mapping of the first `size` bytes of fd; unmapped on destruction.
+class FileMapping {
+ public:
+  FileMapping(int fd, std::size_t size);  // throws SystemError("mmap")
+  FileMapping(FileMapping&& o) noexcept;
+  FileMapping& operator=(FileMapping&& o) noexcept;
+  FileMapping(const FileMapping&) = delete;
+  FileMapping& operator=(const FileMapping&) = delete;
+  ~FileMapping();
+
+  [[nodiscard]] void* data() const noexcept { return data_; }
+  [[nodiscard]] std::size_t size() const noexcept { return size_; }
+
+ private:
+  void* data_ = nullptr;
+  std::size_t size_ = 0;
+};
+
+}  // namespace mproc::sys
