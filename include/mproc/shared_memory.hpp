@@ -28,7 +28,7 @@
 namespace mproc {
 
 namespace detail {
-struct Segment;  // defined in src/shared_memory/shared_memory.cpp
+struct ShmSegment;  // defined in src/shared_memory/shared_memory.cpp
 }  // namespace detail
 
 class SharedMemory {
@@ -63,9 +63,9 @@ class SharedMemory {
   void unlink() const;
 
  private:
-  explicit SharedMemory(std::shared_ptr<const detail::Segment> segment) noexcept;
+  explicit SharedMemory(std::shared_ptr<const detail::ShmSegment> segment) noexcept;
 
-  std::shared_ptr<const detail::Segment> segment_;
+  std::shared_ptr<const detail::ShmSegment> segment_;
   std::byte* data_ = nullptr;
   std::size_t size_ = 0;
 };

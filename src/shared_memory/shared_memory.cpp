@@ -10,7 +10,7 @@
 namespace mproc {
 
 namespace detail {
-struct Segment {
+struct ShmSegment {
   sys::UniqueFd fd;  // kept for handing the segment to non-forked workers later
   sys::FileMapping mapping;
   std::string name;  // as given; empty when anonymous
@@ -35,16 +35,16 @@ std::string shm_path(std::string_view name) {
   return path;
 }
 
-std::shared_ptr<const detail::Segment> map_segment(sys::UniqueFd fd, std::size_t size,
+std::shared_ptr<const detail::ShmSegment> map_segment(sys::UniqueFd fd, std::size_t size,
                                                    std::string name) {
   sys::FileMapping mapping(fd.get(), size);
-  return std::make_shared<const detail::Segment>(
-      detail::Segment{std::move(fd), std::move(mapping), std::move(name)});
+  return std::make_shared<const detail::ShmSegment>(
+      detail::ShmSegment{std::move(fd), std::move(mapping), std::move(name)});
 }
 
 }  // namespace
 
-SharedMemory::SharedMemory(std::shared_ptr<const detail::Segment> segment) noexcept
+SharedMemory::SharedMemory(std::shared_ptr<const detail::ShmSegment> segment) noexcept
     : segment_(std::move(segment)),
       data_(static_cast<std::byte*>(segment_->mapping.data())),
       size_(segment_->mapping.size()) {}
