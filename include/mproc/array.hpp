@@ -2,7 +2,7 @@
 // multiprocessing.Array).
 //
 //   mproc::Array<double> sums(8);   // value-initialised: eight 0.0
-//   pool.map(work, ...);            // workers write sums[i], or lock: std::lock_guard g(sums.get_lock());
+//   pool.map(work, ...);            // workers write sums[i] (under sums.get_lock() if shared)
 //   double total = std::accumulate(sums.begin(), sums.end(), 0.0);
 //
 // T is trivially copyable (raw bytes in shared memory). The size is fixed at construction.

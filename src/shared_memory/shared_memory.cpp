@@ -36,7 +36,7 @@ std::string shm_path(std::string_view name) {
 }
 
 std::shared_ptr<const detail::ShmSegment> map_segment(sys::UniqueFd fd, std::size_t size,
-                                                   std::string name) {
+                                                      std::string name) {
   sys::FileMapping mapping(fd.get(), size);
   return std::make_shared<const detail::ShmSegment>(
       detail::ShmSegment{std::move(fd), std::move(mapping), std::move(name)});
