@@ -5,6 +5,8 @@
 // load()/store() again). Robust: when a holder dies holding it, the next lock()/try_lock() throws
 // mproc::OwnerDied and the thrower then holds it (adopt it to release it:
 // `catch (const mproc::OwnerDied&) { std::lock_guard g(lock, std::adopt_lock); repair(); }`).
+// Release it before the last copy of its Value/Array goes away: the kernel keeps a list of the
+// robust locks a thread holds, and one in unmapped memory breaks that thread's later locking.
 #pragma once
 
 #include <cstddef>
