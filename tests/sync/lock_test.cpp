@@ -181,6 +181,7 @@ TEST(Lock, SignalStormNeitherShortensNorBreaksATimedAcquire) {
 }
 
 TEST(Lock, ReleaseByANonHolderThrowsAndChangesNothing) {
+  if (MPROC_TSAN) GTEST_SKIP() << "deliberate misuse, reported by ThreadSanitizer";
   Lock lock;
   EXPECT_THROW(lock.release(), mproc::Error);  // not held at all
   lock.acquire();
@@ -210,7 +211,9 @@ TEST(RLock, TheHolderMayAcquireAgainAndEachAcquireNeedsItsRelease) {
   lock.release();
   std::thread([&] { EXPECT_FALSE(lock.try_lock()); }).join();
   lock.release();
-  EXPECT_THROW(lock.release(), mproc::Error);
+  if (!MPROC_TSAN) {
+    EXPECT_THROW(lock.release(), mproc::Error);  // one release too many
+  }
   std::thread([&] {
     EXPECT_TRUE(lock.try_lock());
     lock.release();
