@@ -28,7 +28,9 @@ struct BarrierState {
 
 namespace {
 constexpr std::uint32_t kBroken = 1;
-constexpr std::uint64_t gen_bit(std::uint32_t word) { return std::uint64_t{1} << ((word >> 1) % 64); }
+constexpr std::uint64_t gen_bit(std::uint32_t word) {
+  return std::uint64_t{1} << ((word >> 1) % 64);
+}
 
 // Holds the barrier's lock. A holder that died mid-update may have left the counts wrong: the
 // barrier is broken then.

@@ -54,9 +54,8 @@ RobustMutex::Result RobustMutex::lock(
     while (rc == EINTR);
     return finish(rc, "pthread_mutex_lock");
   }
-  const auto ns = std::chrono::duration_cast<std::chrono::nanoseconds>(
-                      deadline->time_since_epoch())
-                      .count();
+  const auto ns =
+      std::chrono::duration_cast<std::chrono::nanoseconds>(deadline->time_since_epoch()).count();
   timespec ts{};
   ts.tv_sec = static_cast<time_t>(ns < 0 ? 0 : ns / 1'000'000'000);
   ts.tv_nsec = static_cast<long>(ns < 0 ? 0 : ns % 1'000'000'000);
