@@ -107,6 +107,13 @@ TEST(Lock, OwnerDiedGoesToTheNextAcquirerWhoThenHoldsIt) {
   lock.release();
 }
 
+TEST(Lock, OwnerDiedWhenTheHoldingThreadEnds) {
+  Lock lock;
+  std::thread([&] { lock.acquire(); }).join();  // ends holding it
+  EXPECT_THROW(lock.acquire(), OwnerDied);
+  lock.release();
+}
+
 TEST(Lock, OwnerDiedIsReportedByTimedAcquireAndTryLock) {
   for (int timed = 0; timed < 2; ++timed) {
     Lock lock;
