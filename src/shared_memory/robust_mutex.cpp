@@ -1,31 +1,40 @@
 #include "mproc/detail/robust_mutex.hpp"
 
+#include <new>
+
 #include "mproc/error.hpp"
 #include "sys/robust_mutex.hpp"
 
 namespace mproc::detail {
+namespace {
+// The storage holds one sys::RobustMutex (recursive), the same lock the sync module uses.
+sys::RobustMutex& mutex_in(unsigned char* storage) {
+  return *std::launder(reinterpret_cast<sys::RobustMutex*>(storage));
+}
+}  // namespace
 
-static_assert(sizeof(RobustMutex) == sys::kRobustMutexSize);
-static_assert(alignof(RobustMutex) == sys::kRobustMutexAlign);
+static_assert(sizeof(sys::RobustMutex) <= 64 && alignof(sys::RobustMutex) <= 16);
 
-RobustMutex::RobustMutex() : storage_{} { sys::robust_mutex_init(storage_); }
+RobustMutex::RobustMutex() : storage_{} { new (storage_) sys::RobustMutex(true); }
 
 void RobustMutex::lock() {
-  if (sys::robust_mutex_lock(storage_) == sys::LockResult::owner_died) throw OwnerDied();
+  if (mutex_in(storage_).lock(std::nullopt) == sys::RobustMutex::Result::owner_died) {
+    throw OwnerDied();
+  }
 }
 
 bool RobustMutex::try_lock() {
-  switch (sys::robust_mutex_try_lock(storage_)) {
-    case sys::LockResult::acquired:
+  switch (mutex_in(storage_).try_lock()) {
+    case sys::RobustMutex::Result::acquired:
       return true;
-    case sys::LockResult::busy:
+    case sys::RobustMutex::Result::busy:
       return false;
-    case sys::LockResult::owner_died:
+    case sys::RobustMutex::Result::owner_died:
       break;
   }
   throw OwnerDied();
 }
 
-void RobustMutex::unlock() noexcept { sys::robust_mutex_unlock(storage_); }
+void RobustMutex::unlock() noexcept { (void)mutex_in(storage_).unlock(); }
 
 }  // namespace mproc::detail

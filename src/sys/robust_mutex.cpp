@@ -1,60 +1,87 @@
 #include "sys/robust_mutex.hpp"
 
-#include <pthread.h>
+#include <time.h>
 
 #include <cerrno>
 
 #include "mproc/error.hpp"
 
+#if defined(__SANITIZE_THREAD__)
+#include <sanitizer/tsan_interface.h>
+#endif
+
 namespace mproc::sys {
 
-static_assert(sizeof(pthread_mutex_t) <= kRobustMutexSize);
-static_assert(alignof(pthread_mutex_t) <= kRobustMutexAlign);
-
-namespace {
-pthread_mutex_t* as_mutex(void* storage) { return static_cast<pthread_mutex_t*>(storage); }
-
-void check_pthread(int err, const char* call) {
-  if (err != 0) detail::throw_errno(call, err);
-}
-
-LockResult after_lock(int err, pthread_mutex_t* m, const char* call) {
-  if (err == 0) return LockResult::acquired;
-  if (err == EBUSY) return LockResult::busy;
-  if (err == EOWNERDEAD) {
-    check_pthread(pthread_mutex_consistent(m), "pthread_mutex_consistent");
-    return LockResult::owner_died;
-  }
-  detail::throw_errno(call, err);
-}
-}  // namespace
-
-void robust_mutex_init(void* storage) {
+RobustMutex::RobustMutex(bool recursive) {
   pthread_mutexattr_t attr;
-  check_pthread(pthread_mutexattr_init(&attr), "pthread_mutexattr_init");
-  struct AttrGuard {
-    pthread_mutexattr_t* a;
-    ~AttrGuard() { pthread_mutexattr_destroy(a); }
-  } guard{&attr};
-  check_pthread(pthread_mutexattr_setpshared(&attr, PTHREAD_PROCESS_SHARED),
-                "pthread_mutexattr_setpshared");
-  check_pthread(pthread_mutexattr_setrobust(&attr, PTHREAD_MUTEX_ROBUST),
-                "pthread_mutexattr_setrobust");
-  check_pthread(pthread_mutexattr_settype(&attr, PTHREAD_MUTEX_RECURSIVE),
-                "pthread_mutexattr_settype");
-  check_pthread(pthread_mutex_init(as_mutex(storage), &attr), "pthread_mutex_init");
+  if (const int rc = ::pthread_mutexattr_init(&attr); rc != 0) {
+    detail::throw_errno("pthread_mutexattr_init", rc);
+  }
+  int rc = ::pthread_mutexattr_setpshared(&attr, PTHREAD_PROCESS_SHARED);
+  if (rc == 0) rc = ::pthread_mutexattr_setrobust(&attr, PTHREAD_MUTEX_ROBUST);
+  if (rc == 0) {
+    rc = ::pthread_mutexattr_settype(&attr,
+                                     recursive ? PTHREAD_MUTEX_RECURSIVE : PTHREAD_MUTEX_NORMAL);
+  }
+  if (rc == 0) rc = ::pthread_mutex_init(&mutex_, &attr);
+  ::pthread_mutexattr_destroy(&attr);
+  if (rc != 0) detail::throw_errno("pthread_mutex_init", rc);
 }
 
-LockResult robust_mutex_lock(void* storage) {
-  pthread_mutex_t* m = as_mutex(storage);
-  return after_lock(pthread_mutex_lock(m), m, "pthread_mutex_lock");
+RobustMutex::Result RobustMutex::finish(int rc, const char* call) {
+  switch (rc) {
+    case 0:
+      return Result::acquired;
+    case EOWNERDEAD:
+      // We hold it now; mark it usable again, or the next unlock makes it unrecoverable.
+      if (const int c = ::pthread_mutex_consistent(&mutex_); c != 0) {
+        detail::throw_errno("pthread_mutex_consistent", c);
+      }
+      return Result::owner_died;
+    case EBUSY:
+    case ETIMEDOUT:
+      return Result::busy;
+    default:
+      detail::throw_errno(call, rc);
+  }
 }
 
-LockResult robust_mutex_try_lock(void* storage) {
-  pthread_mutex_t* m = as_mutex(storage);
-  return after_lock(pthread_mutex_trylock(m), m, "pthread_mutex_trylock");
+RobustMutex::Result RobustMutex::lock(
+    std::optional<std::chrono::steady_clock::time_point> deadline) {
+  if (!deadline) {
+    int rc;
+    do rc = ::pthread_mutex_lock(&mutex_);
+    while (rc == EINTR);
+    return finish(rc, "pthread_mutex_lock");
+  }
+  const auto ns =
+      std::chrono::duration_cast<std::chrono::nanoseconds>(deadline->time_since_epoch()).count();
+  timespec ts{};
+  ts.tv_sec = static_cast<time_t>(ns < 0 ? 0 : ns / 1'000'000'000);
+  ts.tv_nsec = static_cast<long>(ns < 0 ? 0 : ns % 1'000'000'000);
+  // steady_clock is CLOCK_MONOTONIC on Linux; the deadline is absolute, so an EINTR retry
+  // (POSIX says there is none, but be sure) cannot stretch the wait.
+  int rc;
+#if defined(__SANITIZE_THREAD__)
+  // ThreadSanitizer (GCC 12) does not intercept pthread_mutex_clocklock: tell it by hand.
+  __tsan_mutex_pre_lock(&mutex_, __tsan_mutex_try_lock);
+#endif
+  do rc = ::pthread_mutex_clocklock(&mutex_, CLOCK_MONOTONIC, &ts);
+  while (rc == EINTR);
+#if defined(__SANITIZE_THREAD__)
+  __tsan_mutex_post_lock(&mutex_,
+                         rc == 0 || rc == EOWNERDEAD
+                             ? __tsan_mutex_try_lock
+                             : __tsan_mutex_try_lock | __tsan_mutex_try_lock_failed,
+                         0);
+#endif
+  return finish(rc, "pthread_mutex_clocklock");
 }
 
-void robust_mutex_unlock(void* storage) noexcept { pthread_mutex_unlock(as_mutex(storage)); }
+RobustMutex::Result RobustMutex::try_lock() {
+  return finish(::pthread_mutex_trylock(&mutex_), "pthread_mutex_trylock");
+}
+
+bool RobustMutex::unlock() noexcept { return ::pthread_mutex_unlock(&mutex_) == 0; }
 
 }  // namespace mproc::sys

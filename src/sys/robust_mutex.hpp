@@ -1,25 +1,40 @@
-// A process-shared, robust, recursive pthread mutex in caller-provided storage (shared memory).
-// The only place mproc calls pthread_mutex_*.
+// RobustMutex: a process-shared, robust pthread mutex (PTHREAD_PROCESS_SHARED |
+// PTHREAD_MUTEX_ROBUST) placed in shared memory. The kernel's robust futex list marks it when its
+// holder dies, so the next locker gets OwnerDied instead of a deadlock.
 #pragma once
 
-#include <cstddef>
+#include <pthread.h>
+
+#include <chrono>
+#include <optional>
 
 namespace mproc::sys {
 
-inline constexpr std::size_t kRobustMutexSize = 64;
-inline constexpr std::size_t kRobustMutexAlign = 16;
+class RobustMutex {
+ public:
+  enum class Result { acquired, owner_died, busy };
 
-// Initialises a mutex in `storage` (kRobustMutexSize bytes, kRobustMutexAlign-aligned):
-// PTHREAD_PROCESS_SHARED, PTHREAD_MUTEX_ROBUST, PTHREAD_MUTEX_RECURSIVE.
-void robust_mutex_init(void* storage);
+  // Initialises a mutex in place (the object must live in MAP_SHARED memory to be shared).
+  // recursive: the holder may lock again (each lock needs its unlock). Throws SystemError.
+  explicit RobustMutex(bool recursive);
+  RobustMutex(const RobustMutex&) = delete;
+  RobustMutex& operator=(const RobustMutex&) = delete;
+  // Deliberately no pthread_mutex_destroy: glibc's marks the mutex invalid, and another process
+  // (a forked child, the parent) may still use it. Unmapping the memory is all the cleanup needed.
+  ~RobustMutex() = default;
 
-enum class LockResult { acquired, owner_died, busy };
+  // Locks, waiting until `deadline` (CLOCK_MONOTONIC, i.e. steady_clock) or forever. owner_died:
+  // the previous holder died; the mutex was made consistent and the caller holds it. busy: the
+  // deadline passed. Throws SystemError (ENOTRECOVERABLE, EDEADLK, ...).
+  [[nodiscard]] Result lock(std::optional<std::chrono::steady_clock::time_point> deadline);
+  // Never waits: busy when another thread holds it.
+  [[nodiscard]] Result try_lock();
+  // False when the calling thread does not hold the mutex (EPERM); nothing changed then.
+  [[nodiscard]] bool unlock() noexcept;
 
-// Blocks until held. owner_died: the previous holder died holding it; it has been made
-// consistent and the caller holds it. Other failures throw SystemError("pthread_mutex_lock").
-[[nodiscard]] LockResult robust_mutex_lock(void* storage);
-// As robust_mutex_lock but never blocks: busy when another thread or process holds it.
-[[nodiscard]] LockResult robust_mutex_try_lock(void* storage);
-void robust_mutex_unlock(void* storage) noexcept;
+ private:
+  [[nodiscard]] Result finish(int rc, const char* call);
+  pthread_mutex_t mutex_{};
+};
 
 }  // namespace mproc::sys

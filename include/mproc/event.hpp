@@ -1,0 +1,51 @@
+// mproc/event.hpp — Event: Python's multiprocessing.Event for C++.
+//
+//   mproc::Event ready;                                   // before the Process / Pool starts
+//   mproc::Process p([ready]() mutable { load(); ready.set(); });
+//   if (!ready.wait(2s)) { /* not set within 2 s */ }
+//
+// A flag in its own small anonymous MAP_SHARED mapping: copies are the same event, and forked
+// children (Process, Pool workers) inherit it. It is a futex sequence word, not a
+// pthread_cond_t: a waiter killed inside wait() leaves nothing behind, so set() never blocks and
+// other waiters are not affected.
+//
+// wait() returns true once set() was called after the wait began, even if clear() followed
+// before the waiter ran (as Python's, whose waiters are notified). wait(timeout) takes any
+// std::chrono duration on CLOCK_MONOTONIC; signals (EINTR) neither shorten nor end it.
+//
+// Threads: every member function may be called concurrently on the same or copied objects.
+#pragma once
+
+#include <chrono>
+#include <memory>
+
+#include "mproc/detail/timeout.hpp"
+
+namespace mproc {
+
+namespace detail {
+struct EventState;  // src/sync/event.cpp
+}
+
+class Event {
+ public:
+  Event();  // not set; throws SystemError when the mapping cannot be made
+
+  [[nodiscard]] bool is_set() const noexcept;
+  // Sets the flag and wakes every waiter. Never blocks.
+  void set() noexcept;
+  void clear() noexcept;
+  // Waits until the flag is set. Returns true (Python's wait() returns the flag).
+  bool wait();
+  // Waits at most timeout; true when set (or set and cleared again during the wait).
+  template <class Rep, class Period>
+  [[nodiscard]] bool wait(std::chrono::duration<Rep, Period> timeout) {
+    return wait_for(detail::to_timeout_ns(timeout));
+  }
+
+ private:
+  [[nodiscard]] bool wait_for(std::chrono::nanoseconds timeout);
+  std::shared_ptr<detail::EventState> state_;
+};
+
+}  // namespace mproc

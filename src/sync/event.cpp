@@ -1,0 +1,64 @@
+#include "mproc/event.hpp"
+
+#include <atomic>
+#include <climits>
+#include <cstdint>
+
+#include "sync/shared_state.hpp"
+#include "sys/futex.hpp"
+
+namespace mproc {
+
+namespace detail {
+// word: bit 0 is the flag; the bits above count set() calls, so a waiter can tell that a set
+// happened during its sleep even when clear() came before it woke.
+// waiters: how many may sleep, to skip the wake-up syscall when none do. A waiter killed while
+// waiting leaves it too high, which only costs set() a syscall.
+struct EventState {
+  std::atomic<std::uint32_t> word{0};
+  std::atomic<std::uint32_t> waiters{0};
+};
+}  // namespace detail
+
+namespace {
+constexpr std::uint32_t kSetBit = 1;
+}
+
+Event::Event() : state_(detail::make_shared_state<detail::EventState>()) {}
+
+bool Event::is_set() const noexcept { return (state_->word.load() & kSetBit) != 0; }
+
+void Event::set() noexcept {
+  auto& word = state_->word;
+  std::uint32_t w = word.load();
+  do {
+    if (w & kSetBit) return;
+  } while (!word.compare_exchange_weak(w, (w + 2) | kSetBit));
+  if (state_->waiters.load() != 0) sys::futex_wake(word, INT_MAX);
+}
+
+void Event::clear() noexcept { state_->word.fetch_and(~kSetBit); }
+
+bool Event::wait() { return wait_for(std::chrono::nanoseconds::max()); }
+
+bool Event::wait_for(std::chrono::nanoseconds timeout) {
+  auto& s = *state_;
+  const std::uint32_t start = s.word.load();
+  if (start & kSetBit) return true;
+  const auto deadline = detail::deadline_after(timeout);
+  s.waiters.fetch_add(1);
+  struct Leave {
+    std::atomic<std::uint32_t>& w;
+    ~Leave() { w.fetch_sub(1); }
+  } leave{s.waiters};
+  for (;;) {
+    const std::uint32_t w = s.word.load();
+    // Set now, or set (and maybe cleared) since we started: the count moved on.
+    if ((w & kSetBit) || (w >> 1) != (start >> 1)) return true;
+    const auto left = detail::time_left(deadline);
+    if (left && left->count() == 0) return false;
+    sys::futex_wait(s.word, w, left);
+  }
+}
+
+}  // namespace mproc

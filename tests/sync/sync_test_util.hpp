@@ -1,0 +1,92 @@
+// Helpers for the synchronization tests: a counter page shared with children, and a signal storm
+// aimed at the waiting thread.
+#pragma once
+
+#include <pthread.h>
+#include <signal.h>
+#include <sys/mman.h>
+
+#include <atomic>
+#include <chrono>
+#include <thread>
+
+// ThreadSanitizer rightly reports a release by a thread that does not hold the lock, even one
+// the library turns into an Error: the tests of that misuse do not run under it.
+#if defined(__SANITIZE_THREAD__)
+#define MPROC_TSAN 1
+#else
+#define MPROC_TSAN 0
+#endif
+
+namespace mproc::test {
+
+// A few hundred cycles the optimiser cannot remove.
+inline void dawdle() {
+  for (int k = 0; k < 1000; ++k) asm volatile("" ::: "memory");
+}
+
+// One int in an anonymous MAP_SHARED page, deliberately incremented non-atomically.
+class SharedInt {
+ public:
+  SharedInt() {
+    void* p = ::mmap(nullptr, 4096, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+    value_ = p == MAP_FAILED ? nullptr : static_cast<volatile int*>(p);
+  }
+  SharedInt(const SharedInt&) = delete;
+  SharedInt& operator=(const SharedInt&) = delete;
+  ~SharedInt() {
+    if (value_) ::munmap(const_cast<int*>(value_), 4096);
+  }
+  // Read, dawdle, then write: two unlocked writers lose updates (checked by hand: without the
+  // lock the tests count short).
+  void increment() const {
+    const int v = *value_;
+    dawdle();
+    *value_ = v + 1;
+  }
+  [[nodiscard]] int get() const { return *value_; }
+  [[nodiscard]] volatile int* raw() const { return value_; }
+
+ private:
+  volatile int* value_ = nullptr;
+};
+
+// While alive, sends SIGUSR1 (a no-op handler installed without SA_RESTART) to the thread that
+// made it every 100 us, so its blocking calls keep returning EINTR.
+class SignalStorm {
+ public:
+  SignalStorm() : target_(::pthread_self()) {
+    struct sigaction sa {};
+    sa.sa_handler = [](int) { ++hits_; };
+    sigemptyset(&sa.sa_mask);
+    sa.sa_flags = 0;
+    ::sigaction(SIGUSR1, &sa, &old_);
+    thread_ = std::thread([this] {
+      while (!stop_.load()) {
+        ::pthread_kill(target_, SIGUSR1);
+        std::this_thread::sleep_for(std::chrono::microseconds(100));
+      }
+    });
+  }
+  SignalStorm(const SignalStorm&) = delete;
+  SignalStorm& operator=(const SignalStorm&) = delete;
+  ~SignalStorm() {
+    stop_.store(true);
+    thread_.join();
+    // Ignoring discards a signal still pending, which the default action would turn into death.
+    struct sigaction ign {};
+    ign.sa_handler = SIG_IGN;
+    ::sigaction(SIGUSR1, &ign, nullptr);
+    ::sigaction(SIGUSR1, &old_, nullptr);
+  }
+  [[nodiscard]] static int hits() { return hits_.load(); }
+
+ private:
+  static inline std::atomic<int> hits_{0};
+  pthread_t target_;
+  struct sigaction old_ {};
+  std::atomic<bool> stop_{false};
+  std::thread thread_;
+};
+
+}  // namespace mproc::test
