@@ -2,14 +2,20 @@
 // Includes every public header; each concept also has its own header beside this one.
 #pragma once
 
-#include "mproc/codec.hpp"
-#include "mproc/error.hpp"
-#include "mproc/pipe.hpp"
 #include "mproc/array.hpp"
+#include "mproc/barrier.hpp"
+#include "mproc/codec.hpp"
+#include "mproc/condition.hpp"
+#include "mproc/error.hpp"
+#include "mproc/event.hpp"
+#include "mproc/lock.hpp"
+#include "mproc/pipe.hpp"
 #include "mproc/pool.hpp"
-#include "mproc/progress.hpp"
 #include "mproc/process.hpp"
+#include "mproc/progress.hpp"
+#include "mproc/semaphore.hpp"
 #include "mproc/shared_memory.hpp"
 #include "mproc/start_method.hpp"
 #include "mproc/value.hpp"
 #include "mproc/wait.hpp"
+
