@@ -76,7 +76,6 @@ enum class InitState : std::uint32_t { kRunning = 0, kDone = 1, kFailed = 2 };
 // What the worker writes about itself; the parent reads it (also after the worker died).
 struct WorkerStatus {
   alignas(kCacheLine) std::atomic<std::uint64_t> items_started{0};  // function calls begun
-  std::atomic<std::uint64_t> items_finished{0};                     // results published
   std::atomic<std::int64_t> item_started_ns{0};  // CLOCK_MONOTONIC; kept only with a task timeout
   std::atomic<std::uint32_t> init_state{0};
   // The open run: a kOkRun record reserved in the result ring and being filled item by item.

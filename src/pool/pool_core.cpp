@@ -42,7 +42,6 @@ struct Batch::Book {
   double ns_per_item = 0;  // smoothed from chunk timings; 0: not known yet
   bool input_closed = false;
   bool queued = false;
-  bool abandoned = false;
   std::deque<std::shared_ptr<const Segment>> segments{};
   std::size_t pos = 0;  // next item of segments.front()
   [[nodiscard]] bool finished() const noexcept { return input_closed && completed == submitted; }
@@ -920,7 +919,6 @@ PoolCore::~PoolCore() {
 }
 
 unsigned PoolCore::processes() const noexcept { return s_->n; }
-const PoolOptions& PoolCore::options() const noexcept { return s_->opt; }
 
 void PoolCore::submit(const std::shared_ptr<Batch>& batch, std::shared_ptr<const Segment> items,
                       bool last, std::size_t expected) {
@@ -1055,7 +1053,6 @@ void PoolCore::abandon(Batch& batch) noexcept {
   try {
     std::lock_guard lk(s_->mu);
     auto& book = batch.book();
-    book.abandoned = true;
     book.input_closed = true;
     s_->fail_undispatched(batch, std::make_exception_ptr(Cancelled()));
   } catch (...) {

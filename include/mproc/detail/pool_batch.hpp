@@ -458,21 +458,6 @@ class StreamBatch final : public Batch {
     return n;
   }
 
-  std::optional<Result<R>> take_next() {
-    if (ordered_) {
-      auto it = by_index_.find(next_);
-      if (it == by_index_.end()) return std::nullopt;
-      std::optional<Result<R>> r(std::move(it->second));
-      by_index_.erase(it);
-      ++next_;
-      return r;
-    }
-    if (arrived_.empty()) return std::nullopt;
-    std::optional<Result<R>> r(std::move(arrived_.front()));
-    arrived_.pop_front();
-    return r;
-  }
-
  private:
   void store(std::size_t index, Result<R> r) {
     if (ordered_) {

@@ -142,7 +142,6 @@ class PoolCore {
   PoolCore& operator=(const PoolCore&) = delete;
 
   [[nodiscard]] unsigned processes() const noexcept;
-  [[nodiscard]] const PoolOptions& options() const noexcept;
 
   // Hands items to the workers. Throws PoolClosed after close()/terminate(), or the pool's
   // broken-state error (an initializer failed).
