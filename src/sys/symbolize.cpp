@@ -1,6 +1,5 @@
 #include "sys/symbolize.hpp"
 
-#include <cxxabi.h>
 #include <dlfcn.h>
 #include <elf.h>
 #include <fcntl.h>
@@ -14,6 +13,7 @@
 #include <utility>
 #include <vector>
 
+#include "error/exception_info.hpp"
 #include "sys/check.hpp"
 #include "sys/unique_fd.hpp"
 
@@ -161,15 +161,6 @@ std::optional<ObjectAt> object_at(std::uintptr_t address) noexcept {
   return search.found;
 }
 
-std::string demangle(const char* name) {
-  int status = 0;
-  char* out = abi::__cxa_demangle(name, nullptr, nullptr, &status);
-  if (out == nullptr) return name;
-  std::string s(out);
-  std::free(out);
-  return s;
-}
-
 std::string base_name(const std::string& path) {
   auto slash = path.rfind('/');
   return slash == std::string::npos ? path : path.substr(slash + 1);
@@ -211,7 +202,7 @@ Symbol Symbolizer::resolve(std::uintptr_t address) {
     if (after != table->entries.begin()) {
       const auto& e = *(after - 1);
       if (e.size == 0 || rel - e.value < e.size) {
-        sym.name = demangle(table->strtab.c_str() + e.name);
+        sym.name = mproc::detail::demangle(table->strtab.c_str() + e.name);
         sym.offset = rel - e.value;
         return sym;
       }
@@ -221,7 +212,7 @@ Symbol Symbolizer::resolve(std::uintptr_t address) {
   Dl_info info{};
   if (::dladdr(reinterpret_cast<void*>(address), &info) != 0 && info.dli_sname != nullptr &&
       info.dli_saddr != nullptr) {
-    sym.name = demangle(info.dli_sname);
+    sym.name = mproc::detail::demangle(info.dli_sname);
     sym.offset = address - reinterpret_cast<std::uintptr_t>(info.dli_saddr);
   }
   return sym;
