@@ -4,6 +4,7 @@
 #include <utility>
 
 #include "mproc/error.hpp"
+#include "sys/memory.hpp"
 #include "sys/shm.hpp"
 #include "sys/unique_fd.hpp"
 
@@ -12,7 +13,7 @@ namespace mproc {
 namespace detail {
 struct ShmSegment {
   sys::UniqueFd fd;  // kept for handing the segment to non-forked workers later
-  sys::FileMapping mapping;
+  sys::SharedMapping mapping;
   std::string name;  // as given; empty when anonymous
 };
 }  // namespace detail
@@ -37,7 +38,7 @@ std::string shm_path(std::string_view name) {
 
 std::shared_ptr<const detail::ShmSegment> map_segment(sys::UniqueFd fd, std::size_t size,
                                                       std::string name) {
-  sys::FileMapping mapping(fd.get(), size);
+  sys::SharedMapping mapping(fd.get(), size);
   return std::make_shared<const detail::ShmSegment>(
       detail::ShmSegment{std::move(fd), std::move(mapping), std::move(name)});
 }

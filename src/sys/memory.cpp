@@ -18,6 +18,12 @@ SharedMapping::SharedMapping(std::size_t size) : size_(size) {
   data_ = p;
 }
 
+SharedMapping::SharedMapping(int fd, std::size_t size) : size_(size) {
+  void* p = ::mmap(nullptr, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+  if (p == MAP_FAILED) detail::throw_errno("mmap");
+  data_ = p;
+}
+
 SharedMapping::SharedMapping(SharedMapping&& o) noexcept
     : data_(std::exchange(o.data_, nullptr)), size_(std::exchange(o.size_, 0)) {}
 

@@ -6,12 +6,15 @@
 
 namespace mproc::sys {
 
-// An anonymous MAP_SHARED mapping: created before a fork, it is the same memory in parent and
-// child. Zero-filled; pages are only committed when touched. Nothing in /dev/shm, nothing to leak.
+// A MAP_SHARED read-write mapping, unmapped on destruction. Anonymous: created before a fork, it
+// is the same memory in parent and child; zero-filled, pages committed when touched, nothing in
+// /dev/shm, nothing to leak. Of a file (memfd, shm_open): shared with whoever maps that file.
 class SharedMapping {
  public:
   SharedMapping() noexcept = default;
   explicit SharedMapping(std::size_t size);  // throws SystemError("mmap")
+  // The first `size` bytes of the file behind fd (a memfd or shm_open segment), MAP_SHARED.
+  SharedMapping(int fd, std::size_t size);  // throws SystemError("mmap")
   SharedMapping(SharedMapping&& o) noexcept;
   SharedMapping& operator=(SharedMapping&& o) noexcept;
   SharedMapping(const SharedMapping&) = delete;

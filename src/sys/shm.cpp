@@ -6,7 +6,6 @@
 #include <unistd.h>
 
 #include <cerrno>
-#include <utility>
 
 #include "sys/check.hpp"
 
@@ -57,28 +56,6 @@ std::size_t file_size(int fd) {
   struct stat st {};
   check_unix(::fstat(fd, &st), "fstat");
   return static_cast<std::size_t>(st.st_size);
-}
-
-FileMapping::FileMapping(int fd, std::size_t size) : size_(size) {
-  void* p = ::mmap(nullptr, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
-  if (p == MAP_FAILED) detail::throw_errno("mmap");
-  data_ = p;
-}
-
-FileMapping::FileMapping(FileMapping&& o) noexcept
-    : data_(std::exchange(o.data_, nullptr)), size_(std::exchange(o.size_, 0)) {}
-
-FileMapping& FileMapping::operator=(FileMapping&& o) noexcept {
-  if (this != &o) {
-    if (data_ != nullptr) ::munmap(data_, size_);
-    data_ = std::exchange(o.data_, nullptr);
-    size_ = std::exchange(o.size_, 0);
-  }
-  return *this;
-}
-
-FileMapping::~FileMapping() {
-  if (data_ != nullptr) ::munmap(data_, size_);
 }
 
 }  // namespace mproc::sys

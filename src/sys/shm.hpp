@@ -1,5 +1,5 @@
 // Shared-memory segments at the system level: memfd_create, shm_open/shm_unlink, posix_fallocate
-// and MAP_SHARED file mappings. Every call is checked; every fd is born O_CLOEXEC.
+// (their mapping is a sys::SharedMapping). Every call is checked; every fd is born O_CLOEXEC.
 #pragma once
 
 #include <cstddef>
@@ -28,23 +28,5 @@ void shm_discard(const std::string& path) noexcept;
 
 // The size of the file behind fd (fstat).
 [[nodiscard]] std::size_t file_size(int fd);
-
-// A MAP_SHARED read-write mapping of the first `size` bytes of fd; unmapped on destruction.
-class FileMapping {
- public:
-  FileMapping(int fd, std::size_t size);  // throws SystemError("mmap")
-  FileMapping(FileMapping&& o) noexcept;
-  FileMapping& operator=(FileMapping&& o) noexcept;
-  FileMapping(const FileMapping&) = delete;
-  FileMapping& operator=(const FileMapping&) = delete;
-  ~FileMapping();
-
-  [[nodiscard]] void* data() const noexcept { return data_; }
-  [[nodiscard]] std::size_t size() const noexcept { return size_; }
-
- private:
-  void* data_ = nullptr;
-  std::size_t size_ = 0;
-};
 
 }  // namespace mproc::sys
