@@ -46,11 +46,7 @@ bool Event::wait_for(std::chrono::nanoseconds timeout) {
   const std::uint32_t start = s.word.load();
   if (start & kSetBit) return true;
   const auto deadline = detail::deadline_after(timeout);
-  s.waiters.fetch_add(1);
-  struct Leave {
-    std::atomic<std::uint32_t>& w;
-    ~Leave() { w.fetch_sub(1); }
-  } leave{s.waiters};
+  const detail::WaiterCount counted(s.waiters);
   for (;;) {
     const std::uint32_t w = s.word.load();
     // Set now, or set (and maybe cleared) since we started: the count moved on.

@@ -45,11 +45,7 @@ bool Semaphore::acquire_for(std::chrono::nanoseconds timeout) {
   if (timeout.count() <= 0) return false;
   auto& s = *state_;
   const auto deadline = detail::deadline_after(timeout);
-  s.waiters.fetch_add(1);
-  struct Leave {
-    std::atomic<std::uint32_t>& w;
-    ~Leave() { w.fetch_sub(1); }
-  } leave{s.waiters};
+  const detail::WaiterCount counted(s.waiters);
   for (;;) {
     // waiters was raised before this look (seq_cst), so a release() that this look misses sees
     // a waiter and wakes us.

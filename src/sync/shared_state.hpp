@@ -2,7 +2,9 @@
 // construction, shared by the object's copies (shared_ptr) and by forked children (inherited).
 #pragma once
 
+#include <atomic>
 #include <chrono>
+#include <cstdint>
 #include <memory>
 #include <new>
 #include <optional>
@@ -22,6 +24,21 @@ template <class T, class... Args>
   // No ~T(): another process may still use the state; unmapping is the only cleanup.
   return std::shared_ptr<T>(std::move(mapping), state);
 }
+
+// Counts the caller among `waiters` for its lifetime (so wakers skip the syscall when no one
+// sleeps).
+class WaiterCount {
+ public:
+  explicit WaiterCount(std::atomic<std::uint32_t>& waiters) : waiters_(waiters) {
+    waiters_.fetch_add(1);
+  }
+  ~WaiterCount() { waiters_.fetch_sub(1); }
+  WaiterCount(const WaiterCount&) = delete;
+  WaiterCount& operator=(const WaiterCount&) = delete;
+
+ private:
+  std::atomic<std::uint32_t>& waiters_;
+};
 
 using Deadline = std::optional<std::chrono::steady_clock::time_point>;
 

@@ -43,11 +43,16 @@ void eventfd_signal(int fd) noexcept {
   }
 }
 
-void eventfd_drain(int fd) noexcept {
+namespace {
+// eventfd and timerfd both hand out a u64 counter, reset by a read.
+void read_counter(int fd) noexcept {
   std::uint64_t v = 0;
   while (::read(fd, &v, sizeof v) < 0 && errno == EINTR) {
   }
 }
+}  // namespace
+
+void eventfd_drain(int fd) noexcept { read_counter(fd); }
 
 UniqueFd make_timerfd() {
   return UniqueFd(
@@ -68,10 +73,6 @@ void timerfd_arm(int fd, std::optional<std::chrono::steady_clock::time_point> de
   check_unix(::timerfd_settime(fd, TFD_TIMER_ABSTIME, &spec, nullptr), "timerfd_settime");
 }
 
-void timerfd_drain(int fd) noexcept {
-  std::uint64_t v = 0;
-  while (::read(fd, &v, sizeof v) < 0 && errno == EINTR) {
-  }
-}
+void timerfd_drain(int fd) noexcept { read_counter(fd); }
 
 }  // namespace mproc::sys

@@ -4,6 +4,7 @@
 #include <sys/resource.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <utility>
 
@@ -62,12 +63,10 @@ bool limit_address_space_growth(std::size_t extra) noexcept {
   auto s = statm();
   if (!s) return false;
   rlimit lim{};
-  lim.rlim_cur = static_cast<rlim_t>(s->first + extra);
-  lim.rlim_max = RLIM_INFINITY;
-  if (::getrlimit(RLIMIT_AS, &lim) == 0) {
-    lim.rlim_cur = static_cast<rlim_t>(s->first + extra);
-  }
-  if (lim.rlim_max != RLIM_INFINITY && lim.rlim_cur > lim.rlim_max) lim.rlim_cur = lim.rlim_max;
+  if (::getrlimit(RLIMIT_AS, &lim) != 0) return false;
+  const auto want = static_cast<rlim_t>(s->first + extra);
+  // The hard limit stays; the soft one cannot go above it.
+  lim.rlim_cur = lim.rlim_max == RLIM_INFINITY ? want : std::min(want, lim.rlim_max);
   return ::setrlimit(RLIMIT_AS, &lim) == 0;
 }
 
