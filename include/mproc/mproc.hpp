@@ -13,6 +13,7 @@
 #include "mproc/pool.hpp"
 #include "mproc/process.hpp"
 #include "mproc/progress.hpp"
+#include "mproc/queue.hpp"
 #include "mproc/semaphore.hpp"
 #include "mproc/shared_memory.hpp"
 #include "mproc/start_method.hpp"

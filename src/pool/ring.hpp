@@ -17,41 +17,14 @@
 #include <span>
 
 #include "sys/futex.hpp"
+#include "sys/spin.hpp"
 
 namespace mproc::pool {
 
 inline constexpr std::size_t kCacheLine = 64;
 
-#if defined(__SANITIZE_THREAD__)
-#define MPROC_TSAN 1
-#elif defined(__has_feature)
-#if __has_feature(thread_sanitizer)
-#define MPROC_TSAN 1
-#endif
-#endif
-
-// Inside a spin loop: tells the CPU we are waiting (and lets a sibling hyperthread run).
-inline void cpu_relax() noexcept {
-#if defined(__x86_64__) || defined(__i386__)
-  __builtin_ia32_pause();
-#elif defined(__aarch64__)
-  asm volatile("yield");
-#endif
-}
-
-// A full (store-load) fence between this process and the one on the other end of a ring: the
-// "announce I sleep, then look once more" / "publish, then look whether it sleeps" pairs need
-// it. ThreadSanitizer does not model fences (and cannot see the other process anyway), so its
-// builds use the instruction directly.
-inline void full_fence() noexcept {
-#if defined(MPROC_TSAN) && (defined(__x86_64__) || defined(__i386__))
-  asm volatile("mfence" ::: "memory");
-#elif defined(MPROC_TSAN) && defined(__aarch64__)
-  asm volatile("dmb ish" ::: "memory");
-#else
-  std::atomic_thread_fence(std::memory_order_seq_cst);
-#endif
-}
+using sys::cpu_relax;
+using sys::full_fence;
 
 struct RecordHeader {
   std::uint32_t size;  // payload bytes

@@ -11,6 +11,7 @@
 #include <type_traits>
 #include <utility>
 
+#include "mproc/detail/timeout.hpp"
 #include "sys/memory.hpp"
 
 namespace mproc::detail {
@@ -39,22 +40,5 @@ class WaiterCount {
  private:
   std::atomic<std::uint32_t>& waiters_;
 };
-
-using Deadline = std::optional<std::chrono::steady_clock::time_point>;
-
-// nanoseconds::max() (from to_timeout_ns) means no deadline; so does anything past ~30 years,
-// which now() + timeout could not hold.
-[[nodiscard]] inline Deadline deadline_after(std::chrono::nanoseconds timeout) {
-  if (timeout >= std::chrono::nanoseconds(1'000'000'000'000'000'000)) return std::nullopt;
-  return std::chrono::steady_clock::now() + timeout;
-}
-
-// Time left until deadline (nullopt: forever); zero once it has passed.
-[[nodiscard]] inline std::optional<std::chrono::nanoseconds> time_left(Deadline deadline) {
-  if (!deadline) return std::nullopt;
-  const auto left = *deadline - std::chrono::steady_clock::now();
-  return left.count() > 0 ? std::chrono::duration_cast<std::chrono::nanoseconds>(left)
-                          : std::chrono::nanoseconds::zero();
-}
 
 }  // namespace mproc::detail
