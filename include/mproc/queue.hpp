@@ -104,6 +104,8 @@ class Queue {
   [[nodiscard]] bool full() const noexcept {
     return core_->maxsize() != 0 && size() >= core_->maxsize();
   }
+  // Bytes the ring holds now: queued items' encodings and record headers (a snapshot).
+  [[nodiscard]] std::size_t bytes_queued() const noexcept { return core_->bytes_queued(); }
   [[nodiscard]] std::size_t maxsize() const noexcept { return core_->maxsize(); }
   [[nodiscard]] std::size_t capacity_bytes() const noexcept { return core_->capacity_bytes(); }
   [[nodiscard]] std::size_t max_message_size() const noexcept {

@@ -185,10 +185,12 @@ struct QueueCore::Impl {
     const std::size_t at = static_cast<std::size_t>(tail & (cap - 1));
     const std::size_t to_end = cap - at;
     const std::size_t want = need <= to_end ? need : to_end + need;
+    // (tail - head: the bytes in use; a stale cached_head, inherited or left from long ago,
+    // only makes that look larger, even larger than the ring.)
     auto room = [&] {
-      if (cap - (tail - cached_head) >= want) return true;
+      if (tail - cached_head <= cap - want) return true;
       cached_head = c->r.pos.load(std::memory_order_acquire);
-      return cap - (tail - cached_head) >= want;
+      return tail - cached_head <= cap - want;
     };
     result = writer_wait(room, deadline);
     if (result != Wait::kReady) return nullptr;
@@ -410,7 +412,9 @@ bool QueueCore::get(SpanFn<std::span<const std::byte>> take, Deadline deadline) 
     std::memcpy(&h, q.ring + at, sizeof h);
     if (avail > q.cap || avail < sizeof h || queue::padded(h.size) > avail ||
         at + sizeof h + h.size > q.cap) {
-      throw_corrupt("a record runs past the published bytes or the ring's end");
+      throw_corrupt("a record of " + std::to_string(h.size) + " bytes, flags " +
+                    std::to_string(h.flags) + " at " + std::to_string(head) + " runs past the " +
+                    "published bytes (" + std::to_string(avail) + ") or the ring's end");
     }
     const std::byte* payload = q.ring + at + sizeof h;
     if (h.flags == queue::kPad) {
@@ -478,6 +482,13 @@ std::size_t QueueCore::size() const noexcept {
   const std::uint64_t got = c.r.items.load(std::memory_order_acquire);  // first: put >= got
   const std::uint64_t put = c.w.items.load(std::memory_order_acquire);
   return put > got ? static_cast<std::size_t>(put - got) : 0;
+}
+
+std::size_t QueueCore::bytes_queued() const noexcept {
+  const QueueControl& c = *impl_->c;
+  const std::uint64_t head = c.r.pos.load(std::memory_order_acquire);
+  const std::uint64_t tail = c.w.pos.load(std::memory_order_acquire);
+  return tail > head ? static_cast<std::size_t>(tail - head) : 0;
 }
 
 std::size_t QueueCore::maxsize() const noexcept { return impl_->c->maxsize; }

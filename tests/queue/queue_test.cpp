@@ -230,6 +230,32 @@ TEST(Queue, AnItemPutJustBeforeItsProcessExitsIsNotLost) {
   for (int i = 0; i < 1000; ++i) ASSERT_EQ(q.get(0ms), i);
 }
 
+// Regression: a producer forked long ago keeps an old view of the consumers' position; after
+// the ring had wrapped, that stale view once made it see room that was not there and overwrite
+// unread items.
+TEST(Queue, AProducerWithAStaleViewOfTheRingNeverOverwritesUnreadItems) {
+  Queue<std::vector<std::uint8_t>> q(QueueOptions{.capacity_bytes = 64 << 10});
+  mproc::test::Flag go;
+  Process late(daemon_opts(), [q, go]() mutable {
+    go.wait();
+    // Fill the ring until it is full; every put that returned must be intact.
+    for (std::uint32_t i = 0; i < 200 && q.try_put(pattern(1000, i)); ++i) {  // 65 fit
+    }
+  });
+  late.start();
+  for (std::uint32_t i = 0; i < 1000; ++i) {  // ~1 MB through the 64 KiB ring
+    q.put(pattern(1000, 5000 + i));
+    ASSERT_EQ(q.get(), pattern(1000, 5000 + i));
+  }
+  go.set();
+  late.join();
+  ASSERT_EQ(late.exitcode(), 0);
+  EXPECT_LE(q.bytes_queued(), q.capacity_bytes());
+  const std::size_t n = q.size();
+  EXPECT_GT(n, 40u);
+  for (std::uint32_t i = 0; i < n; ++i) ASSERT_EQ(q.get(), pattern(1000, i)) << "item " << i;
+}
+
 // Producers and consumers, all processes; each item is a number, and every number arrives once.
 TEST(Queue, ManyProducersAndConsumersTransferEveryItemExactlyOnce) {
   constexpr int kProducers = 3, kConsumers = 3, kPerProducer = 20'000;

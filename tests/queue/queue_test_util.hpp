@@ -2,6 +2,8 @@
 #pragma once
 
 #include <cstddef>
+#include <fstream>
+#include <string>
 #include <cstdint>
 #include <chrono>
 #include <stdexcept>
@@ -20,6 +22,15 @@ inline std::vector<std::uint8_t> pattern(std::size_t n, std::uint32_t seed) {
     b = static_cast<std::uint8_t>(x >> 24);
   }
   return v;
+}
+
+// The state letter of /proc/<pid>/stat ('R', 'S', 'T' stopped, 'Z', ...), or '?' when unreadable.
+inline char process_state(int pid) {
+  std::ifstream in("/proc/" + std::to_string(pid) + "/stat");
+  std::string line;
+  std::getline(in, line);
+  const auto paren = line.rfind(')');
+  return paren == std::string::npos || paren + 2 >= line.size() ? '?' : line[paren + 2];
 }
 
 // "I am about to block": set by a child, awaited by the parent (with a deadline that fails the

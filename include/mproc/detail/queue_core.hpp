@@ -65,6 +65,7 @@ class QueueCore {
   bool get(SpanFn<std::span<const std::byte>> take, Deadline deadline);
 
   [[nodiscard]] std::size_t size() const noexcept;
+  [[nodiscard]] std::size_t bytes_queued() const noexcept;
   [[nodiscard]] std::size_t maxsize() const noexcept;
   [[nodiscard]] std::size_t capacity_bytes() const noexcept;
   [[nodiscard]] std::size_t max_message_size() const noexcept;
