@@ -14,6 +14,7 @@
 #include <thread>
 #include <vector>
 
+#include "mproc/pool.hpp"
 #include "mproc/process.hpp"
 #include "mproc/shared_memory.hpp"
 #include "queue/queue_test_util.hpp"
@@ -334,6 +335,52 @@ TEST(Queue, AnItemThatFailsToDecodeIsConsumedAndTheQueueGoesOn) {
   EXPECT_THROW((void)q.get(), mproc::DecodeError);
   EXPECT_EQ(q.size(), 1u);
   EXPECT_EQ(q.get().v, 2);
+}
+
+// Python's idiom: Pool(initializer=init, initargs=(q,)) where init keeps q in a global.
+std::optional<Queue<int>> g_results;  // set in each pool worker by the initializer
+
+TEST(Queue, PoolWorkersGetAQueueThroughTheInitializer) {
+  Queue<int> results;
+  mproc::Pool pool(mproc::PoolOptions{.processes = 2, .initializer = [results] {
+                                        g_results = results;
+                                      }});
+  std::vector<int> in(200);
+  std::iota(in.begin(), in.end(), 0);
+  const auto echoed = pool.map(
+      [](int x) {
+        g_results->put(x * x);
+        return x;
+      },
+      in);
+  EXPECT_EQ(echoed, in);
+  std::vector<int> squares;
+  for (int i = 0; i < 200; ++i) squares.push_back(*results.get(10s));
+  std::sort(squares.begin(), squares.end());
+  for (int i = 0; i < 200; ++i) ASSERT_EQ(squares[static_cast<std::size_t>(i)], i * i);
+  EXPECT_TRUE(results.empty());
+  EXPECT_FALSE(g_results.has_value());  // only the workers set it
+}
+
+void pass_along(Queue<std::string> in, JoinableQueue<std::string> out) {
+  for (std::string s = in.get(); s != "STOP"; s = in.get()) out.put(s + "!");
+}
+
+TEST(Queue, QueuesAreProcessArguments) {
+  Queue<std::string> in;
+  JoinableQueue<std::string> out;
+  Process p(daemon_opts(), pass_along, in, out);
+  p.start();
+  in.put("a");
+  in.put("b");
+  in.put("STOP");
+  EXPECT_EQ(out.get(10s), "a!");
+  EXPECT_EQ(out.get(10s), "b!");
+  out.task_done();
+  out.task_done();
+  EXPECT_TRUE(out.join(0ms));
+  p.join();
+  EXPECT_EQ(p.exitcode(), 0);
 }
 
 TEST(SimpleQueue, PutGetEmptyClose) {
