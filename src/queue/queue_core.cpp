@@ -242,29 +242,31 @@ struct QueueCore::Impl {
     for (;;) {
       if (data()) return Arrival::kData;
       if (auto a = other()) return *a;
+      if (mid && item_cannot_finish(data)) return Arrival::kAbandoned;
       if (!mid && passed(deadline)) return Arrival::kTimeout;
       sleep_on(
           c->reader_sleeping, c->data_seq, [&] { return data() || other().has_value(); },
-          mid ? std::optional<std::chrono::nanoseconds>(kWriterCheck)
-              : time_left(deadline));
-      if (mid && !data()) check_writer_alive();
+          mid ? std::optional<std::chrono::nanoseconds>(kWriterCheck) : time_left(deadline));
     }
   }
 
-  // A reader inside a streamed item whose writer went quiet: if that writer died, take its lock
-  // for a moment, which marks the item abandoned.
-  void check_writer_alive() {
+  // A reader inside a streamed item whose writer went quiet. A streaming writer holds the write
+  // lock until its item's last record: if the lock is free (or its holder died, which marks the
+  // item abandoned) and nothing more was published, the item can never be finished.
+  template <class Data>
+  bool item_cannot_finish(Data& data) {
     switch (c->write_lock.try_lock()) {
       case sys::RobustMutex::Result::owner_died:
         repair_writer();
-        (void)c->write_lock.unlock();
         break;
       case sys::RobustMutex::Result::acquired:
-        (void)c->write_lock.unlock();
         break;
       case sys::RobustMutex::Result::busy:
-        break;
+        return false;
     }
+    const bool over = !data();  // holding the lock: nothing can be published meanwhile
+    (void)c->write_lock.unlock();
+    return over;
   }
 
   void consumed(std::uint64_t head, std::uint64_t items) noexcept {
@@ -282,6 +284,10 @@ struct QueueCore::Impl {
   std::uint64_t cached_got = 0;   // writers' view of r.items (maxsize)
   std::uint64_t cached_tail = 0;  // readers' view of w.pos
 };
+
+QueueCore::TestView QueueCore::test_view() const noexcept {
+  return {impl_->c, impl_->ring, impl_->cap};
+}
 
 QueueCore::QueueCore(const QueueOptions& options) : impl_(std::make_unique<Impl>(options)) {}
 

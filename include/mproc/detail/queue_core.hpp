@@ -76,6 +76,15 @@ class QueueCore {
   void task_done();
   bool join(Deadline deadline);
 
+  // For the fuzzer and tests that play a hostile process: the shared control block
+  // (queue::QueueControl in src/queue/queue_layout.hpp) and the ring.
+  struct TestView {
+    void* control;
+    std::byte* ring;
+    std::size_t capacity;
+  };
+  [[nodiscard]] TestView test_view() const noexcept;
+
  private:
   struct Impl;
   std::unique_ptr<Impl> impl_;
