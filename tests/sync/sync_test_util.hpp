@@ -3,11 +3,15 @@
 #pragma once
 
 #include <pthread.h>
+#include <sched.h>
 #include <signal.h>
 #include <sys/mman.h>
+#include <sys/types.h>
 
 #include <atomic>
 #include <chrono>
+#include <fstream>
+#include <string>
 #include <thread>
 
 // ThreadSanitizer rightly reports a release by a thread that does not hold the lock, even one
@@ -19,6 +23,28 @@
 #endif
 
 namespace mproc::test {
+
+// The state letter of /proc/<pid>/stat ('S': asleep, e.g. in a lock's or event's futex), '?'
+// when unreadable.
+inline char state_of(pid_t pid) {
+  std::ifstream f("/proc/" + std::to_string(pid) + "/stat");
+  std::string stat;
+  std::getline(f, stat);
+  const auto paren = stat.rfind(')');
+  return paren == std::string::npos || paren + 2 >= stat.size() ? '?' : stat[paren + 2];
+}
+
+// Waits until pred() holds or `within` has passed; true when pred() held. It yields rather than
+// sleeps: for "the other process is now asleep in the futex", which no message can say.
+template <class Pred>
+bool spin_until(Pred pred, std::chrono::milliseconds within) {
+  const auto deadline = std::chrono::steady_clock::now() + within;
+  while (!pred()) {
+    if (std::chrono::steady_clock::now() > deadline) return false;
+    ::sched_yield();
+  }
+  return true;
+}
 
 // A few hundred cycles the optimiser cannot remove.
 inline void dawdle() {
