@@ -71,6 +71,15 @@ TEST(Cleanup, AnAttacherThatExitsLeavesTheCreatorsSegmentInPlace) {
 
 // E5: `cycles` create/destroy rounds of each primitive change neither the fd count nor the
 // /dev/shm entries, and grow the resident set by less than 5 MB.
+// A sanitizer's runtime holds freed memory back (ASan's quarantine: 73 MB over the Pipe cycles,
+// 1 MB with quarantine_size_mb=0) or keeps shadow memory: the RSS bound holds only without one.
+// LeakSanitizer checks for real leaks in the ASan job.
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+constexpr bool kSanitized = true;
+#else
+constexpr bool kSanitized = false;
+#endif
+
 int cycles() {
   if (const char* s = std::getenv("MPROC_CLEANUP_CYCLES")) return std::atoi(s);
   return 10'000;
@@ -123,8 +132,10 @@ TEST(Cleanup, ManyCreateDestroyCyclesLeakNoFdShmEntryOrMemory) {
     // /dev/shm is shared with whatever else runs here: count this binary's entries.
     EXPECT_EQ(mproc::test::entries_in("/dev/shm", mproc::test::shm_prefix()), shm);
     const std::size_t rss_after = mproc::test::resident_bytes();
-    EXPECT_LT(rss_after, rss + (5u << 20))
-        << "resident set grew by " << (rss_after - rss) / 1024 << " KiB over " << n << " cycles";
+    if (!kSanitized) {
+      EXPECT_LT(rss_after, rss + (5u << 20))
+          << "resident set grew by " << (rss_after - rss) / 1024 << " KiB over " << n << " cycles";
+    }
     std::cout << "[ cycles   ] " << p.name << ": " << n << " cycles, fds " << fds << " -> "
               << mproc::test::fd_count() << ", RSS " << rss / 1024 << " -> " << rss_after / 1024
               << " KiB\n";
