@@ -23,6 +23,7 @@
 #include "support/child_guard.hpp"
 #include "support/leak_check.hpp"
 #include "support/private_dev_shm.hpp"
+#include "support/proc_fds.hpp"
 
 namespace {
 
@@ -154,6 +155,28 @@ TEST(SharedMemoryExhaustion, AnonymousSegmentBeyondTheAddressSpaceIsSystemError)
   } catch (const mproc::SystemError& e) {
     EXPECT_EQ(e.code().value(), ENOMEM) << e.what();
   }
+}
+
+// An anonymous segment larger than the machine's memory is created: a memfd commits pages only
+// when touched (as Python's, and unlike a named segment, which posix_fallocate reserves). So it
+// does not fail at create; touching more than memory allows would meet the OOM killer. Reserving
+// up front would not help: the memfd file system has no size limit, so a fallocate past memory
+// ends in the OOM killer too (possibly of another process) rather than ENOSPC.
+TEST(SharedMemoryExhaustion, AnonymousSegmentLargerThanMemoryIsCreatedWithoutCommittingIt) {
+#if defined(__SANITIZE_THREAD__)
+  GTEST_SKIP() << "ThreadSanitizer keeps shadow state for every mapping";
+#endif
+  std::ifstream meminfo("/proc/meminfo");
+  std::string key;
+  std::size_t kib = 0;
+  while (meminfo >> key >> kib && key != "MemTotal:") meminfo.ignore(256, '\n');
+  ASSERT_EQ(key, "MemTotal:");
+  const std::size_t size = 2 * kib * 1024;
+  const std::size_t rss = mproc::test::resident_bytes();
+  auto shm = SharedMemory::create(size);
+  EXPECT_EQ(shm.size(), size);
+  shm.data()[size - 1] = std::byte{1};  // one page of it, at the far end
+  EXPECT_LT(mproc::test::resident_bytes(), rss + (16u << 20));
 }
 
 // C2: a memfd larger than the cgroup v2 memory.max. Needs a cgroup v2 hierarchy with the memory
