@@ -5,11 +5,14 @@
 //   auto seg = mproc::SharedMemory::create(4096, "/frames");  // named: attach("/frames") elsewhere
 //   std::span<std::byte> b = seg.bytes();  ...  seg.unlink();
 //
-// Anonymous segments (memfd) vanish with their last user: nothing can leak. Named segments live
-// in /dev/shm with owner-only permissions and persist until unlink() — no destructor unlinks
-// (as in Python), so call unlink() exactly once, from any process, when the name is no longer
-// needed; processes that already attached keep their memory. Their full size is reserved at
-// create() (posix_fallocate), so a full /dev/shm is an Error there, never a SIGBUS later.
+// Anonymous segments (memfd) vanish with their last user: nothing can leak. Their size is sealed
+// (F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_SEAL; never executable where the kernel has
+// MFD_NOEXEC_SEAL), so no holder of the fd can truncate them under another's mapping.
+// Named segments live in /dev/shm with owner-only permissions (0600 whatever the umask) and
+// persist until unlink() — no destructor unlinks (as in Python), so call unlink() exactly once,
+// from any process, when the name is no longer needed; processes that already attached keep
+// their memory. Their full size is reserved at create() (posix_fallocate), so a full /dev/shm is
+// an Error there, never a SIGBUS later.
 //
 // Copies of a SharedMemory share one mapping (and one fd); the mapping is released with the last
 // copy. Moving copies (a moved-from SharedMemory stays valid).

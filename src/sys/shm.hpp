@@ -9,11 +9,15 @@
 
 namespace mproc::sys {
 
-// memfd_create(label, MFD_CLOEXEC) sized to `size` bytes with ftruncate: anonymous, freed with its
-// last fd and mapping. Pages are committed when touched.
+// memfd_create(label, MFD_CLOEXEC | MFD_ALLOW_SEALING | MFD_NOEXEC_SEAL, without the last on
+// kernels before 6.3) sized to `size` bytes with ftruncate, then sealed with
+// F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_SEAL: its size can never change (ftruncate fails with
+// EPERM), so a mapping of it never faults with SIGBUS. Anonymous, freed with its last fd and
+// mapping. Pages are committed when touched.
 [[nodiscard]] UniqueFd memfd_of_size(const char* label, std::size_t size);
 
-// shm_open(path, O_CREAT|O_EXCL|O_RDWR|O_CLOEXEC, 0600), then posix_fallocate of `size` bytes so
+// shm_open(path, O_CREAT|O_EXCL|O_RDWR|O_CLOEXEC, 0600) and fchmod 0600 (whatever the umask),
+// then posix_fallocate of `size` bytes so
 // a full /dev/shm fails here, not as SIGBUS on first touch. On any failure the new name is
 // unlinked again. An existing name throws SystemError(EEXIST) whose call names the path.
 [[nodiscard]] UniqueFd shm_create(const std::string& path, std::size_t size);

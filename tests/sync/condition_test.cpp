@@ -2,15 +2,20 @@
 
 #include <gtest/gtest.h>
 #include <signal.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <array>
 #include <chrono>
+#include <cstdio>
 #include <mutex>
 #include <thread>
 
 #include "mproc/error.hpp"
 #include "mproc/process.hpp"
 #include "process/test_pipe.hpp"
+#include "support/child_guard.hpp"
 #include "sync/sync_test_util.hpp"
 
 namespace {
@@ -132,6 +137,80 @@ TEST(Condition, AKilledWaiterDoesNotBlockNotifyOrOtherWaiters) {
   cv.notify();
   other.join();
   EXPECT_EQ(other.exitcode(), 0);
+}
+
+// J5 (RELIABILITY.md), looped: in each of 200 rounds one of four processes asleep in wait() is
+// SIGKILLed; notify_all() still returns at once and the three others wake. The bound on
+// notify_all() is a generous hang catcher, not a benchmark.
+TEST(Condition, AKilledWaiterNeverBlocksNotifyAllOrTheOthersInALoop) {
+  constexpr int kRounds = 200;
+  constexpr int kSurvivors = 3;
+  Condition cv;
+  SharedInt round_set;  // the round the parent has announced, guarded by cv's lock
+  mproc::test::ChildGuard guard;
+  TestPipe waiting, woke;               // one byte per wait begun; one per wake-up ('0'/'1')
+  std::array<TestPipe, kSurvivors> go;  // 'g': wait for the next round; anything else: exit
+  std::array<pid_t, kSurvivors> survivors{};
+  for (int i = 0; i < kSurvivors; ++i) {
+    const pid_t pid = ::fork();
+    ASSERT_GE(pid, 0);
+    if (pid == 0) {
+      char c = '\0';
+      for (int round = 1; ::read(go[i].r, &c, 1) == 1 && c == 'g'; ++round) {
+        std::unique_lock g(cv);
+        write_byte(waiting.w);  // under the lock: the announcement comes after our wait begins
+        const bool ok = cv.wait_for([&] { return round_set.get() == round; }, 10s);
+        g.unlock();
+        write_byte(woke.w, ok ? '1' : '0');
+      }
+      ::_exit(0);
+    }
+    guard.adopt(pid);
+    survivors[i] = pid;
+  }
+  Clock::duration slowest_notify{};
+  for (int round = 1; round <= kRounds; ++round) {
+    for (auto& p : go) write_byte(p.w, 'g');
+    const pid_t victim = ::fork();
+    ASSERT_GE(victim, 0);
+    if (victim == 0) {
+      std::unique_lock g(cv);
+      write_byte(waiting.w);
+      cv.wait();
+      ::_exit(3);
+    }
+    guard.adopt(victim);
+    for (int i = 0; i < kSurvivors + 1; ++i) ASSERT_EQ(read_byte(waiting.r), 'x');
+    // All four wrote under the lock, so each is past it: asleep means asleep inside wait().
+    ASSERT_TRUE(mproc::test::spin_until(
+        [&] {
+          if (mproc::test::state_of(victim) != 'S') return false;
+          for (pid_t pid : survivors) {
+            if (mproc::test::state_of(pid) != 'S') return false;
+          }
+          return true;
+        },
+        10s))
+        << "round " << round << ": the waiters never slept";
+    ASSERT_EQ(::kill(victim, SIGKILL), 0);
+    const int status = guard.reap(victim);
+    ASSERT_TRUE(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL);
+
+    ASSERT_TRUE(cv.acquire(10s)) << "round " << round << ": the dead waiter left the lock held";
+    *round_set.raw() = round;
+    cv.release();
+    const auto t0 = Clock::now();
+    cv.notify_all();
+    slowest_notify = std::max(slowest_notify, Clock::now() - t0);
+    for (int i = 0; i < kSurvivors; ++i) {
+      ASSERT_EQ(read_byte(woke.r), '1') << "round " << round << ": a waiter did not wake";
+    }
+  }
+  for (auto& p : go) write_byte(p.w, 'q');
+  for (pid_t pid : survivors) EXPECT_EQ(guard.reap(pid), 0);
+  EXPECT_LT(slowest_notify, 1s);
+  std::printf("[ rounds   ] %d killed waiters; slowest notify_all() %.1f us\n", kRounds,
+              std::chrono::duration<double, std::micro>(slowest_notify).count());
 }
 
 TEST(Condition, AWaiterGetsOwnerDiedWhenTheNotifierDiesHoldingTheLock) {

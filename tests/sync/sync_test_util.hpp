@@ -2,12 +2,18 @@
 // aimed at the waiting thread.
 #pragma once
 
+#include <fcntl.h>
 #include <pthread.h>
+#include <sched.h>
 #include <signal.h>
 #include <sys/mman.h>
+#include <sys/types.h>
+#include <unistd.h>
 
 #include <atomic>
 #include <chrono>
+#include <cstdio>
+#include <cstring>
 #include <thread>
 
 // ThreadSanitizer rightly reports a release by a thread that does not hold the lock, even one
@@ -19,6 +25,36 @@
 #endif
 
 namespace mproc::test {
+
+// The state letter of /proc/<pid>/stat ('S': asleep, e.g. in a lock's or event's futex), '?'
+// when unreadable.
+inline char state_of(pid_t pid) {
+  // No allocation: loops call this thousands of times, and under AddressSanitizer every freed
+  // block lingers in its quarantine, making each later fork slower.
+  char path[64];
+  std::snprintf(path, sizeof path, "/proc/%d/stat", static_cast<int>(pid));
+  const int fd = ::open(path, O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return '?';
+  char stat[512];
+  const ssize_t n = ::read(fd, stat, sizeof stat - 1);
+  ::close(fd);
+  if (n <= 0) return '?';
+  stat[n] = '\0';
+  const char* paren = std::strrchr(stat, ')');
+  return paren && paren[1] == ' ' && paren[2] != '\0' ? paren[2] : '?';
+}
+
+// Waits until pred() holds or `within` has passed; true when pred() held. It yields rather than
+// sleeps: for "the other process is now asleep in the futex", which no message can say.
+template <class Pred>
+bool spin_until(Pred pred, std::chrono::milliseconds within) {
+  const auto deadline = std::chrono::steady_clock::now() + within;
+  while (!pred()) {
+    if (std::chrono::steady_clock::now() > deadline) return false;
+    ::sched_yield();
+  }
+  return true;
+}
 
 // A few hundred cycles the optimiser cannot remove.
 inline void dawdle() {
