@@ -18,6 +18,7 @@
 #include "mproc/lock.hpp"
 #include "mproc/pipe.hpp"
 #include "mproc/process.hpp"
+#include "mproc/queue.hpp"
 #include "mproc/shared_memory.hpp"
 #include "process/test_pipe.hpp"
 #include "support/leak_check.hpp"
@@ -114,7 +115,12 @@ std::vector<Primitive> primitives() {
          mproc::Lock lock;
          std::lock_guard g(lock);
        }},
-      // Queue: the lead adds {"Queue", [](int i) { ... put(i); get() ... }} here.
+      {"Queue",
+       [](int i) {
+         mproc::Queue<int> q;
+         q.put(i);
+         if (q.get() != i) throw std::runtime_error("Queue: wrong value");
+       }},
   };
 }
 
