@@ -40,7 +40,10 @@
 #include <tuple>
 #include <type_traits>
 #include <utility>
+#include <vector>
 
+#include "mproc/detail/remote_call.hpp"
+#include "mproc/error.hpp"
 #include "mproc/start_method.hpp"
 
 namespace mproc {
@@ -60,6 +63,9 @@ class ProcessTask {
  public:
   virtual ~ProcessTask() = default;
   virtual void run() = 0;
+  // The call encoded for a child that does not share our memory (spawn, forkserver); throws
+  // mproc::Error when the function or an argument cannot cross an exec.
+  [[nodiscard]] virtual std::vector<std::byte> remote_call() const = 0;
 };
 
 template <class F, class... Args>
@@ -70,6 +76,18 @@ class ProcessTaskFor final : public ProcessTask {
       : fn_(std::forward<G>(fn)), args_(std::forward<A>(args)...) {}
   void run() override {
     std::apply([this](Args&... a) { std::invoke(std::move(fn_), std::move(a)...); }, args_);
+  }
+  [[nodiscard]] std::vector<std::byte> remote_call() const override {
+    if constexpr (remote_call_ok<F, Args...>) {
+      return std::apply([this](const Args&... a) { return encode_remote_call(fn_, a...); },
+                        args_);
+    } else {
+      throw Error(
+          "Process: this function or one of its arguments cannot cross an exec (start methods "
+          "spawn and forkserver). Use a function pointer, a captureless lambda or a trivially "
+          "copyable closure, and transferable arguments (API.md, \"What can cross a process "
+          "boundary\"), or StartMethod::fork");
+    }
   }
 
  private:

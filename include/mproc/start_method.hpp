@@ -11,13 +11,24 @@
 // Start methods (API.md): `fork` copies the calling process (fastest; the child runs the
 // parent's code and data as they were). It is unsafe when other threads of the parent hold locks
 // at the moment of the fork (malloc arenas of other allocators, logging, OpenMP/BLAS pools): the
-// child may deadlock on a lock whose owner does not exist in it. `forkserver` and `spawn` lift
-// that; they are not available yet, and starting a process with them throws mproc::Error.
+// child may deadlock on a lock whose owner does not exist in it. `spawn` lifts that: the child is
+// a fresh exec of this program (/proc/self/exe with the arguments init() saved), which init()
+// turns into the worker; it needs init() and task functions that can cross an exec (API.md).
+// `forkserver` is not available yet: starting a process with it throws mproc::Error.
 #pragma once
 
 namespace mproc {
 
 enum class StartMethod { fork, forkserver, spawn };
+
+// Call first in main, before any thread starts: `mproc::init(argc, argv);`. In a child started
+// with StartMethod::spawn, it runs that child's task and ends the process: it never returns
+// there. In the program itself it saves argc/argv for spawn and returns. Error when called twice
+// or after other threads started.
+void init(int argc, char** argv);
+
+// True once init() returned in this program.
+[[nodiscard]] bool initialized() noexcept;
 
 // Sets the process-wide default for processes and pools created from now on.
 void set_start_method(StartMethod method) noexcept;

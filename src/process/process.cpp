@@ -10,6 +10,10 @@
 
 #include "error/exception_info.hpp"
 #include "launch/fork.hpp"
+#include "launch/spawn.hpp"
+#include "mproc/codec.hpp"
+#include "mproc/detail/remote_call.hpp"
+#include "process/process_role.hpp"
 #include "mproc/error.hpp"
 #include "sys/fork.hpp"
 #include "sys/pidfd.hpp"
@@ -96,6 +100,17 @@ int child_main(void* context) noexcept {
   return 0;
 }
 
+// What a spawned child needs besides the call: its name and its children's name prefix.
+struct ProcessStart {
+  std::string name;
+  std::string prefix;
+  std::vector<std::byte> call;
+  template <class Ar>
+  void serialize(Ar& ar) {
+    ar(name, prefix, call);
+  }
+};
+
 void check_creator(const ProcessState& s, const char* what) {
   const int me = sys::current_pid();
   if (me == s.creator_pid) return;
@@ -164,6 +179,29 @@ void finish(ProcessState& s) noexcept {
 
 }  // namespace
 
+std::vector<std::byte> detail::process_start_message(const std::string& name,
+                                                     const std::string& child_prefix,
+                                                     std::span<const std::byte> call) {
+  return encode(ProcessStart{name, child_prefix, std::vector<std::byte>(call.begin(), call.end())});
+}
+
+void detail::run_spawned_process(std::span<const std::byte> message) noexcept {
+  std::string name = "Process";
+  try {
+    ProcessStart start = decode<ProcessStart>(message);
+    name = std::move(start.name);
+    naming().prefix = std::move(start.prefix);
+    naming().counter.store(0, std::memory_order_relaxed);
+    detail::run_remote_call(start.call);
+  } catch (...) {
+    flush_all();
+    report_uncaught_exception(name);
+    sys::child::exit_now(1);
+  }
+  flush_all();
+  sys::child::exit_now(0);
+}
+
 Process::Process(ProcessOptions options, std::unique_ptr<detail::ProcessTask> task)
     : impl_(std::make_unique<ProcessState>()) {
   Naming& n = naming();
@@ -199,10 +237,14 @@ ProcessState& Process::impl() const {
 void Process::start() {
   ProcessState& s = impl();
   check_creator(s, "start");
-  if (s.method != StartMethod::fork) {
-    throw Error(std::string("Process::start: the start method '") + to_string(s.method) +
-                "' is not available yet; only StartMethod::fork is implemented (Process " + s.name +
-                ")");
+  if (s.method == StartMethod::forkserver) {
+    throw Error("Process::start: the start method 'forkserver' is not available yet; use fork or "
+                "spawn (Process " + s.name + ")");
+  }
+  // Encoded before the lock: it may throw for a task that cannot cross an exec.
+  std::vector<std::byte> message;
+  if (s.method == StartMethod::spawn) {
+    message = detail::process_start_message(s.name, s.child_prefix, s.task->remote_call());
   }
   // Held across the fork so no other thread sees a half-started Process. The child never takes
   // it: every member function checks the creator's pid first.
@@ -211,7 +253,8 @@ void Process::start() {
     throw Error("Process::start: Process " + s.name +
                 " was already started; a Process can be started only once");
   }
-  launch::Child child = launch::fork_child(&child_main, &s);
+  launch::Child child = s.method == StartMethod::spawn ? launch::spawn_child(message)
+                                                       : launch::fork_child(&child_main, &s);
   s.pidfd = std::move(child.pidfd);
   s.pid.store(child.pid, std::memory_order_release);
   s.started = true;

@@ -20,6 +20,7 @@
 #include <thread>
 #include <vector>
 
+#include "mproc/start_method.hpp"
 #include "support/leak_check.hpp"
 
 namespace {
@@ -60,6 +61,9 @@ class Harness : public testing::EmptyTestEventListener {
 }  // namespace
 
 int main(int argc, char** argv) {
+  // First: a child started with the spawn start method is this binary run again, and becomes
+  // its worker here, before any test machinery starts.
+  mproc::init(argc, argv);
   testing::InitGoogleTest(&argc, argv);
   ::prctl(PR_SET_CHILD_SUBREAPER, 1);
   // ThreadSanitizer starts a background thread of its own with the first thread a program makes;

@@ -1,0 +1,128 @@
+#include "launch/spawn.hpp"
+
+#include <csignal>
+#include <cstdint>
+#include <cstdlib>
+#include <mutex>
+#include <string>
+
+#include "mproc/error.hpp"
+#include "sys/fork.hpp"
+#include "sys/pidfd.hpp"
+#include "sys/poll.hpp"
+#include "sys/socket.hpp"
+#include "sys/spawn.hpp"
+
+namespace mproc::launch {
+namespace {
+
+constexpr const char* kEnv = "MPROC_SPAWN";
+constexpr std::uint64_t kMaxMessage = std::uint64_t{1} << 30;
+constexpr std::byte kAck{'R'};
+
+// The program's arguments, as init() received them: process-wide by nature (Python keeps
+// sys.argv), written once.
+struct Arguments {
+  std::mutex mu;
+  bool saved = false;
+  std::vector<std::string> argv;
+};
+
+Arguments& arguments() {
+  static Arguments a;
+  return a;
+}
+
+}  // namespace
+
+bool save_arguments(int argc, char** argv) {
+  Arguments& a = arguments();
+  std::lock_guard lock(a.mu);
+  if (a.saved) return false;
+  for (int i = 0; i < argc && argv != nullptr && argv[i] != nullptr; ++i) a.argv.emplace_back(argv[i]);
+  if (a.argv.empty()) a.argv.emplace_back("mproc-worker");
+  a.saved = true;
+  return true;
+}
+
+bool have_arguments() noexcept {
+  Arguments& a = arguments();
+  std::lock_guard lock(a.mu);
+  return a.saved;
+}
+
+Child spawn_child(std::span<const std::byte> message) {
+  std::vector<std::string> argv;
+  {
+    Arguments& a = arguments();
+    std::lock_guard lock(a.mu);
+    if (!a.saved) {
+      throw Error(
+          "the spawn start method needs mproc::init(argc, argv) as the first statement of main: "
+          "a spawned child runs this program again, and init() is where it becomes the worker");
+    }
+    argv = a.argv;
+  }
+  auto [mine, theirs] = sys::stream_socketpair();
+  const std::string env = std::string(kEnv) + "=" + std::to_string(theirs.get()) + ":" +
+                          std::to_string(sys::current_pid());
+  Child child;
+  child.pid = sys::spawn_self(argv, {env}, theirs.get());
+  theirs.reset();
+  try {
+    child.pidfd = sys::pidfd_open(child.pid);
+  } catch (...) {
+    sys::kill_and_reap(child.pid);
+    throw;
+  }
+  try {
+    const std::uint64_t size = message.size();
+    const std::span<const std::byte> parts[2] = {
+        std::as_bytes(std::span<const std::uint64_t>(&size, 1)), message};
+    sys::send_all(mine.get(), parts);
+    // The acknowledgement, or the child's death (the caller then sees how through the pidfd).
+    const int fds[2] = {mine.get(), child.pidfd.get()};
+    bool ready[2] = {false, false};
+    (void)sys::wait_readable(fds, ready, std::nullopt);
+    if (ready[0]) {
+      std::byte ack{};
+      (void)sys::recv_some(mine.get(), &ack, 1, false);
+    }
+  } catch (const SystemError& e) {
+    // EPIPE: the child died before reading (e.g. killed); it is still ours to reap.
+    if (e.code() != std::errc::broken_pipe && e.code() != std::errc::connection_reset) {
+      (void)sys::pidfd_send_signal(child.pidfd.get(), SIGKILL);
+      (void)sys::reap_pidfd_noexcept(child.pidfd.get(), true);
+      throw;
+    }
+  }
+  return child;
+}
+
+std::optional<std::vector<std::byte>> take_start_message() {
+  const std::string spec = sys::take_env(kEnv);
+  if (spec.empty()) return std::nullopt;
+  const auto colon = spec.find(':');
+  const int fd = std::atoi(spec.substr(0, colon).c_str());
+  const int parent = colon == std::string::npos ? 0 : std::atoi(spec.substr(colon + 1).c_str());
+  if (sys::child::set_parent_death_signal(SIGKILL) != 0) sys::child::exit_now(127);
+  // The parent may have died before the death signal was armed; then nobody would kill us.
+  if (sys::child::parent_pid() != parent) sys::child::die_by_signal(SIGKILL);
+  try {
+    std::uint64_t size = 0;
+    if (sys::read_full(fd, &size, sizeof size) != sizeof size || size > kMaxMessage) {
+      sys::child::exit_now(127);
+    }
+    std::vector<std::byte> message(static_cast<std::size_t>(size));
+    if (sys::read_full(fd, message.data(), message.size()) != message.size()) {
+      sys::child::exit_now(127);
+    }
+    (void)sys::child::write_all(fd, &kAck, 1);
+    sys::child::close_fd(fd);
+    return message;
+  } catch (...) {
+    sys::child::exit_now(127);
+  }
+}
+
+}  // namespace mproc::launch

@@ -1,0 +1,33 @@
+// launch: start a child process with the spawn start method — a fresh exec of this program
+// (/proc/self/exe, with the arguments init() saved), which init() diverts into its worker role.
+//
+// The parent passes one socket (its fd number and the parent's pid in MPROC_SPAWN) and sends a
+// start message over it: a u64 length, then the bytes. The child, in init(), arms
+// PR_SET_PDEATHSIG(SIGKILL), checks that its parent is still the spawner (else it dies at once,
+// as the death signal would have done), reads the message and acknowledges with one byte. So,
+// as with fork, spawn_child() returns once the child cannot outlive the spawning thread.
+#pragma once
+
+#include <cstddef>
+#include <optional>
+#include <span>
+#include <vector>
+
+#include "launch/fork.hpp"
+
+namespace mproc::launch {
+
+// init() saves the program's arguments for spawn_child. Returns false if already saved.
+bool save_arguments(int argc, char** argv);
+[[nodiscard]] bool have_arguments() noexcept;
+
+// Spawns; throws SystemError (posix_spawn, pidfd_open, sendmsg) or Error when init() did not
+// save the arguments.
+[[nodiscard]] Child spawn_child(std::span<const std::byte> message);
+
+// For init(): in a child made by spawn_child, its start message (the death signal is armed
+// then); nullopt in a program started any other way. A broken start-up ends the process
+// (exit code 127): there is no one to report to.
+[[nodiscard]] std::optional<std::vector<std::byte>> take_start_message();
+
+}  // namespace mproc::launch

@@ -1,0 +1,52 @@
+// mproc::init: the start-up hook of the spawn start method (API.md "Start methods and
+// start-up"). A spawned child is this very program run again; init() recognises it (by the
+// start message launch::spawn_child sent) and runs its task instead of returning to main.
+#include <cstddef>
+#include <cstdlib>
+#include <optional>
+#include <span>
+#include <string>
+
+#include "launch/spawn.hpp"
+#include "mproc/error.hpp"
+#include "mproc/start_method.hpp"
+#include "process/process_role.hpp"
+#include "sys/cpu.hpp"
+
+namespace mproc {
+namespace {
+
+// Threads of this process, from /proc/self/status; nullopt if it cannot be read.
+std::optional<long> thread_count() {
+  const auto status = sys::read_text_file("/proc/self/status");
+  if (!status) return std::nullopt;
+  const auto at = status->find("\nThreads:");
+  if (at == std::string::npos) return std::nullopt;
+  return std::strtol(status->c_str() + at + 9, nullptr, 10);
+}
+
+#if defined(__SANITIZE_THREAD__)
+constexpr long kOwnThreads = 2;  // ThreadSanitizer's runtime runs a background thread
+#else
+constexpr long kOwnThreads = 1;
+#endif
+
+}  // namespace
+
+void init(int argc, char** argv) {
+  if (auto message = launch::take_start_message()) {
+    detail::run_spawned_process(std::span<const std::byte>(*message));  // never returns
+  }
+  if (launch::have_arguments()) {
+    throw Error("mproc::init: called twice; call it once, first thing in main");
+  }
+  if (const auto threads = thread_count(); threads && *threads > kOwnThreads) {
+    throw Error("mproc::init: this process already runs " + std::to_string(*threads) +
+                " threads; call init first thing in main, before anything starts a thread");
+  }
+  (void)launch::save_arguments(argc, argv);
+}
+
+bool initialized() noexcept { return launch::have_arguments(); }
+
+}  // namespace mproc
