@@ -3,8 +3,8 @@
 // Layout: u32 magic "mprc", u8 version, u8 flags (bit 0: a function pointer's name follows),
 // u64 check, u64 the descriptor's signature, the descriptor's name, [the function pointer's
 // name], then the payload (the closure if it is sent, then the arguments, in the codec's
-// layout). Host byte order: both ends run the same executable. The check is FNV-1a 64 of the
-// signature and the names: those bytes pick the code that runs, and a function pointer's offset
+// layout). Host byte order: both ends run the same executable. The check is a 64-bit hash of
+// the signature and the names: those bytes pick the code that runs, and a function pointer's offset
 // cannot be checked otherwise (any offset inside the code segment "resolves"), so a corrupted
 // one is refused instead of called. The payload is left to the codec's checks.
 #include "mproc/detail/remote_call.hpp"
@@ -24,12 +24,6 @@ constexpr std::uint8_t kHasFnPointer = 1;
 constexpr std::size_t kCheckAt = 6;
 constexpr std::size_t kSignatureAt = 14;
 constexpr std::size_t kHeaderSize = kSignatureAt + 8;
-
-std::uint64_t fnv1a(std::span<const std::byte> bytes) noexcept {
-  std::uint64_t h = 0xcbf29ce484222325ull;
-  for (std::byte b : bytes) h = (h ^ std::to_integer<std::uint64_t>(b)) * 0x100000001b3ull;
-  return h;
-}
 
 template <class T>
 T take(std::span<const std::byte>& bytes, const char* what) {
@@ -72,7 +66,7 @@ Parsed parse(const std::span<const std::byte> message) {
   const bool has_fn = (flags & kHasFnPointer) != 0;
   if (has_fn) fn_address = sys::resolve_module_address(bytes, sys::Segment::code, 1);
   const std::size_t names_end = message.size() - bytes.size();
-  if (fnv1a(message.subspan(kSignatureAt, names_end - kSignatureAt)) != check) {
+  if (remote_message_check(message.subspan(kSignatureAt, names_end - kSignatureAt)) != check) {
     throw DecodeError("mproc: a remote call message is corrupt (its check does not match)");
   }
   if (reinterpret_cast<std::uintptr_t>(where) % alignof(RemoteEntry) != 0) {
@@ -96,6 +90,26 @@ Parsed parse(const std::span<const std::byte> message) {
 
 }  // namespace
 
+// Eight bytes a step (a byte-wise FNV-1a was most of the cost of a call).
+std::uint64_t remote_message_check(std::span<const std::byte> bytes) noexcept {
+  constexpr std::uint64_t kMul = 0xff51afd7ed558ccdull;
+  std::uint64_t h = 0x9e3779b97f4a7c15ull ^ bytes.size();
+  auto mix = [&h](std::uint64_t w) {
+    h = (h ^ w) * kMul;
+    h ^= h >> 32;
+  };
+  std::size_t i = 0;
+  for (; i + 8 <= bytes.size(); i += 8) {
+    std::uint64_t w;
+    std::memcpy(&w, bytes.data() + i, 8);
+    mix(w);
+  }
+  std::uint64_t tail = 0;
+  std::memcpy(&tail, bytes.data() + i, bytes.size() - i);
+  mix(tail);
+  return h;
+}
+
 std::vector<std::byte> begin_remote_message(const RemoteEntry& entry, const void* fn_address,
                                             std::size_t payload_size) {
   const sys::ModuleAddress entry_name = sys::module_address(&entry);
@@ -117,7 +131,8 @@ std::vector<std::byte> begin_remote_message(const RemoteEntry& entry, const void
   entry_name.write(p);
   p += entry_name.wire_size();
   if (fn_name) fn_name->write(p);
-  const std::uint64_t check = fnv1a(std::span<const std::byte>(out).subspan(kSignatureAt));
+  const std::uint64_t check =
+      remote_message_check(std::span<const std::byte>(out).subspan(kSignatureAt));
   std::memcpy(out.data() + kCheckAt, &check, 8);
   return out;
 }

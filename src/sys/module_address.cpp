@@ -93,7 +93,8 @@ void read_build_id(const dl_phdr_info& info, LoadedModule& m) noexcept {
       if (nh.n_namesz > left || nh.n_descsz > left || next > left) break;
       if (nh.n_type == NT_GNU_BUILD_ID && nh.n_namesz == 4 &&
           std::memcmp(p + name_at, "GNU", 4) == 0) {
-        m.build_id_size = static_cast<std::uint8_t>(std::min<std::size_t>(nh.n_descsz, kMaxBuildId));
+        m.build_id_size =
+            static_cast<std::uint8_t>(std::min<std::size_t>(nh.n_descsz, kMaxBuildId));
         std::memcpy(m.build_id.data(), p + desc_at, m.build_id_size);
         return;
       }
@@ -130,8 +131,8 @@ std::shared_ptr<LoadedModule> describe(const dl_phdr_info& info, bool main_progr
   for (int i = 0; i < info.dlpi_phnum; ++i) {
     const ElfW(Phdr)& ph = info.dlpi_phdr[i];
     if (ph.p_type != PT_LOAD) continue;
-    m->segments.push_back({ph.p_vaddr, ph.p_vaddr + ph.p_memsz, (ph.p_flags & PF_X) != 0,
-                           (ph.p_flags & PF_R) != 0});
+    m->segments.push_back(
+        {ph.p_vaddr, ph.p_vaddr + ph.p_memsz, (ph.p_flags & PF_X) != 0, (ph.p_flags & PF_R) != 0});
   }
   read_build_id(info, *m);
   return m;
@@ -143,7 +144,8 @@ struct LoaderCounts {
   friend bool operator==(const LoaderCounts&, const LoaderCounts&) = default;
 };
 
-constexpr std::size_t kCountsEnd = offsetof(dl_phdr_info, dlpi_subs) + sizeof(dl_phdr_info::dlpi_subs);
+constexpr std::size_t kCountsEnd =
+    offsetof(dl_phdr_info, dlpi_subs) + sizeof(dl_phdr_info::dlpi_subs);
 
 // The loader's running counts of loads and unloads: one dl_iterate_phdr call that stops at the
 // first module.
@@ -187,9 +189,8 @@ class LibraryCache {
                                                     std::span<const std::byte> build_id) {
     auto by_path = find([&](const LoadedModule& m) { return m.path == path; });
     if (by_path || build_id.empty()) return by_path;
-    return find([&](const LoadedModule& m) {
-      return std::ranges::equal(m.build_id_bytes(), build_id);
-    });
+    return find(
+        [&](const LoadedModule& m) { return std::ranges::equal(m.build_id_bytes(), build_id); });
   }
 
  private:
@@ -250,14 +251,16 @@ LibraryCache& libraries() {
   return *cache;
 }
 
+[[noreturn, gnu::cold, gnu::noinline]] void throw_truncated(std::size_t need, std::size_t left) {
+  throw DecodeError("mproc: a module address is truncated: " + std::to_string(need) +
+                    " more bytes needed, " + std::to_string(left) + " left");
+}
+
 class Reader {
  public:
   explicit Reader(std::span<const std::byte>& bytes) : bytes_(bytes) {}
   const std::byte* take(std::size_t n) {
-    if (n > bytes_.size()) {
-      throw DecodeError("mproc: a module address is truncated: " + std::to_string(n) +
-                        " more bytes needed, " + std::to_string(bytes_.size()) + " left");
-    }
+    if (n > bytes_.size()) throw_truncated(n, bytes_.size());
     const std::byte* p = bytes_.data();
     bytes_ = bytes_.subspan(n);
     return p;
@@ -328,9 +331,8 @@ const void* resolve_module_address(std::span<const std::byte>& bytes, Segment se
   }
   const auto build_id_size = in.get<std::uint8_t>();
   if (build_id_size > kMaxBuildId) {
-    throw DecodeError("mproc: a module address has a build id of " +
-                      std::to_string(build_id_size) + " bytes (at most " +
-                      std::to_string(kMaxBuildId) + ")");
+    throw DecodeError("mproc: a module address has a build id of " + std::to_string(build_id_size) +
+                      " bytes (at most " + std::to_string(kMaxBuildId) + ")");
   }
   const std::span<const std::byte> build_id(in.take(build_id_size), build_id_size);
   const auto layout_hash = in.get<std::uint64_t>();

@@ -73,8 +73,8 @@ class ModuleAddress {
 // `segment`. Throws mproc::DecodeError when the bytes are truncated or malformed, and
 // mproc::Error (naming the module) when the module is not loaded here, is a different build,
 // or the offset is outside such a segment.
-[[nodiscard]] const void* resolve_module_address(std::span<const std::byte>& bytes,
-                                                 Segment segment, std::size_t size);
+[[nodiscard]] const void* resolve_module_address(std::span<const std::byte>& bytes, Segment segment,
+                                                 std::size_t size);
 
 // The build id (NT_GNU_BUILD_ID) of the main program as lowercase hex; empty if it has none.
 // For messages and tests.

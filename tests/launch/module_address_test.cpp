@@ -101,14 +101,15 @@ TEST(ModuleAddress, StaticDataResolvesAsDataButNotAsCode) {
 
 TEST(ModuleAddress, AHeapAddressIsInNoModule) {
   auto heap = std::make_unique<int>(1);
-  EXPECT_NE(error_of([&] { (void)mproc::sys::module_address(heap.get()); })
-                .find("is in no loaded module"),
+  EXPECT_NE(error_of([&] {
+              (void)mproc::sys::module_address(heap.get());
+            }).find("is in no loaded module"),
             std::string::npos);
 }
 
 TEST(ModuleAddress, AnotherBuildOfTheModuleIsRefused) {
-  for (const void* f : {address_of(&main_program_function),
-                        reinterpret_cast<const void*>(&remote_lib::triple)}) {
+  for (const void* f :
+       {address_of(&main_program_function), reinterpret_cast<const void*>(&remote_lib::triple)}) {
     std::vector<std::byte> name = wire(f);
     const Fields at(name);
     std::vector<std::byte> bad_id = name;
@@ -141,8 +142,7 @@ TEST(ModuleAddress, AnOffsetOutsideTheModuleIsRefused) {
   const std::uint64_t far = std::uint64_t{1} << 40;
   std::memcpy(&name[at.offset_at], &far, 8);
   const std::string e = error_of([&] { (void)resolve(name); });
-  EXPECT_NE(e.find("outside the executable segments of the main program"), std::string::npos)
-      << e;
+  EXPECT_NE(e.find("outside the executable segments of the main program"), std::string::npos) << e;
 }
 
 TEST(ModuleAddress, TruncatedOrMalformedBytesAreDecodeErrors) {

@@ -62,8 +62,7 @@ void many_args(int i, double d, std::string s, std::vector<int> v, std::map<std:
   text += "],{";
   for (const auto& [k, x] : m) text += k + "=" + std::to_string(x) + " ";
   text += "}," + (o ? std::to_string(*o) : std::string("none")) + "," + j.name + ":" +
-          std::to_string(j.xs.size()) + "," + std::get<0>(t) + (std::get<1>(t) ? "T" : "F") +
-          ");";
+          std::to_string(j.xs.size()) + "," + std::get<0>(t) + (std::get<1>(t) ? "T" : "F") + ");";
   log() += text;
 }
 
@@ -197,8 +196,8 @@ Outcome run_in_exec(const std::vector<std::byte>& message, const char* mode = "c
   std::size_t nl = 0;
   while (nl < bytes.size() && bytes[nl] != std::byte{'\n'}) ++nl;
   out.status.assign(reinterpret_cast<const char*>(bytes.data()), nl);
-  if (nl < bytes.size()) out.result.assign(bytes.begin() + static_cast<std::ptrdiff_t>(nl) + 1,
-                                           bytes.end());
+  if (nl < bytes.size())
+    out.result.assign(bytes.begin() + static_cast<std::ptrdiff_t>(nl) + 1, bytes.end());
   return out;
 }
 
@@ -225,9 +224,9 @@ TEST_F(RemoteCall, RefusesAtCompileTimeWhatCannotCross) {
   static_assert(remote_callable<Scaler>);
   static_assert(remote_callable<Greeter>);
   static_assert(remote_call_ok<void (*)(int), int>);
-  static_assert(remote_call_ok<decltype(&many_args), int, double, std::string, std::vector<int>,
-                               std::map<std::string, int>, std::optional<long>, Job,
-                               std::tuple<char, bool>>);
+  static_assert(
+      remote_call_ok<decltype(&many_args), int, double, std::string, std::vector<int>,
+                     std::map<std::string, int>, std::optional<long>, Job, std::tuple<char, bool>>);
   static_assert(!remote_call_ok<decltype(captures_string), int>);
   static_assert(!remote_call_ok<void (*)(std::string), const char*>, "a pointer argument");
   static_assert(!remote_call_ok<void (*)(std::string), char[4]>, "decays to a pointer");
@@ -275,8 +274,8 @@ TEST_F(RemoteCall, TaskReturnsTheEncodedResult) {
     for (auto& p : parts) s += (s.empty() ? "" : sep) + p;
     return s;
   };
-  EXPECT_EQ(mproc::decode<std::string>(run_remote_task(
-                encode_remote_task(join, std::vector<std::string>{"a", "b", "c"}, std::string("-")))),
+  EXPECT_EQ(mproc::decode<std::string>(run_remote_task(encode_remote_task(
+                join, std::vector<std::string>{"a", "b", "c"}, std::string("-")))),
             "a-b-c");
   EXPECT_TRUE(run_remote_task(encode_remote_task(&main_record, 1)).empty()) << "void: no bytes";
   EXPECT_THROW((void)run_remote_task(encode_remote_call(&main_square, 2)), mproc::Error);
@@ -316,10 +315,8 @@ constexpr std::size_t kNameAt = 22;
 
 // Recomputes a message's check after a deliberate change (payload_size: bytes after the names).
 void reseal(std::vector<std::byte>& m, std::size_t payload_size) {
-  std::uint64_t h = 0xcbf29ce484222325ull;
-  for (std::size_t i = kSignatureAt; i < m.size() - payload_size; ++i) {
-    h = (h ^ std::to_integer<std::uint64_t>(m[i])) * 0x100000001b3ull;
-  }
+  const std::uint64_t h = mproc::detail::remote_message_check(
+      std::span<const std::byte>(m).subspan(kSignatureAt, m.size() - payload_size - kSignatureAt));
   std::memcpy(&m[6], &h, 8);
 }
 
@@ -395,10 +392,10 @@ TEST_F(RemoteCall, RunsLambdasAndClosuresInAFreshExec) {
 }
 
 TEST_F(RemoteCall, RunsCallsWithManyArgumentTypesInAFreshExec) {
-  const std::vector<std::byte> m = encode_remote_call(
-      &many_args, 7, 2.5, std::string("str"), std::vector<int>{1, 2, 3},
-      std::map<std::string, int>{{"a", 1}, {"b", 2}}, std::optional<long>(99),
-      Job{"job", {1.0, 2.0}}, std::tuple<char, bool>('q', true));
+  const std::vector<std::byte> m =
+      encode_remote_call(&many_args, 7, 2.5, std::string("str"), std::vector<int>{1, 2, 3},
+                         std::map<std::string, int>{{"a", 1}, {"b", 2}}, std::optional<long>(99),
+                         Job{"job", {1.0, 2.0}}, std::tuple<char, bool>('q', true));
   EXPECT_EQ(run_in_exec(m).status, "ok many(7,2.500000,str,[1 2 3 ],{a=1 b=2 },99,job:2,qT);");
 }
 

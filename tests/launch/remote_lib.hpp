@@ -11,9 +11,9 @@ namespace remote_lib {
 // What the task functions did in this process, in order.
 std::string& log();
 
-void record(int x);                 // appends "lib.record(x);"
-int triple(int x);                  // returns 3x, appends "lib.triple(x);"
-void throw_logic_error(int code);   // throws std::logic_error("lib error <code>")
+void record(int x);                // appends "lib.record(x);"
+int triple(int x);                 // returns 3x, appends "lib.triple(x);"
+void throw_logic_error(int code);  // throws std::logic_error("lib error <code>")
 
 // encode_remote_call of a captureless lambda defined in the library, with argument x: it
 // appends "lib.lambda(x);".

@@ -68,19 +68,20 @@ consteval RemoteFnKind remote_fn_kind() {
 
 // F (decayed) can be named in another process that does not share this one's memory.
 template <class F>
-concept remote_callable = remote_fn_kind<F>() != RemoteFnKind::none;
+concept remote_callable = remote_fn_kind<F>()
+!= RemoteFnKind::none;
 
 // A decayed argument can be sent: transferable, and not a pointer (which would point into this
 // process's memory).
 template <class A>
-concept remote_argument = !std::is_pointer_v<std::decay_t<A>> &&
-                          !std::is_member_pointer_v<std::decay_t<A>> &&
-                          is_transferable<std::decay_t<A>>();
+concept remote_argument =
+    !std::is_pointer_v<std::decay_t<A>> && !std::is_member_pointer_v<std::decay_t<A>> &&
+    is_transferable<std::decay_t<A>>();
 
 // encode_remote_call(fn, args...) compiles: fn is a task function, every decayed argument can
 // be sent, and std::invoke(F, Args...) works on the decayed, moved copies.
 template <class F, class... Args>
-concept remote_call_ok = remote_callable<F> && (remote_argument<Args> && ...) &&
+concept remote_call_ok = remote_callable<F> &&(remote_argument<Args>&&...) &&
                          std::invocable<std::decay_t<F>, std::decay_t<Args>...>;
 
 template <class F, class... Args>
@@ -89,9 +90,8 @@ using remote_result_t = std::invoke_result_t<std::decay_t<F>, std::decay_t<Args>
 // encode_remote_task(fn, args...) compiles: remote_call_ok, and the result is void or
 // transferable.
 template <class F, class... Args>
-concept remote_task_ok =
-    remote_call_ok<F, Args...> && (std::is_void_v<remote_result_t<F, Args...>> ||
-                                   is_transferable<remote_result_t<F, Args...>>());
+concept remote_task_ok = remote_call_ok<F, Args...> &&
+    (std::is_void_v<remote_result_t<F, Args...>> || is_transferable<remote_result_t<F, Args...>>());
 
 // A trampoline: decodes fn (from fn_address for a function pointer, else from the payload) and
 // the arguments from payload, calls, and when result is non-null appends the encoded result.
@@ -165,6 +165,8 @@ inline constexpr RemoteEntry remote_entry{
                                                           const void* fn_address,
                                                           std::size_t payload_size);
 [[noreturn]] void throw_null_function_pointer();
+// The hash a message carries of its signature and names (src/launch/remote_call.cpp's layout).
+[[nodiscard]] std::uint64_t remote_message_check(std::span<const std::byte> bytes) noexcept;
 
 template <bool Returns, class F, class... Args>
 void check_remote_call() {
