@@ -1,0 +1,257 @@
+// mproc/detail/remote_call.hpp — "call fn(args...)" as bytes that another process running this
+// executable can run: the child of the spawn and forkserver start methods, which does not share
+// this process's memory (API.md "What can cross a process boundary", DESIGN.md 5).
+//
+//   std::vector<std::byte> msg = detail::encode_remote_call(&work, 42, std::string("x"));
+//   // ... send msg to a process started from the same executable (exec of /proc/self/exe) ...
+//   detail::run_remote_call(msg);  // there: calls work(42, "x"); exceptions propagate
+//
+// How: each <F, Args...> has a trampoline that decodes fn and the arguments with the codec and
+// calls std::invoke(std::move(fn), std::move(args)...), as Process does. The message names the
+// trampoline's static descriptor (and, for a function pointer, the pointer's value) as {module,
+// offset from its load base} (src/sys/module_address.hpp), never as a raw address, so ASLR and
+// shared libraries loaded at other addresses do not matter. The receiver checks the module's
+// build id, that the offset lands in the right kind of segment, and that a descriptor (magic
+// and type signature) is really there before calling anything: a message for another binary or
+// a tampered one is mproc::Error or mproc::DecodeError, never a jump into garbage.
+//
+// Task functions (detail::remote_callable): function pointers (their value is translated),
+// captureless lambdas and other empty default-constructible callables (nothing is sent; one is
+// default-constructed there), closures that are trivially copyable (sent as bytes) or have a
+// cereal-style serialize(Ar&) member (sent with the codec). A lambda capturing a std::string, a
+// std::function, a member pointer, or a raw pointer argument cannot cross: static_assert.
+//
+// Cost: encoding a call of a function pointer in the main program with trivially copyable
+// arguments is one allocation (the returned vector) and no syscall. Threads: every function is
+// thread-safe. Trust: the receiver trusts the sender as much as its own executable (the message
+// picks which of this executable's trampolines runs); it only guards against mismatch and
+// corruption.
+#pragma once
+
+#include <concepts>
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <span>
+#include <string_view>
+#include <tuple>
+#include <type_traits>
+#include <utility>
+#include <vector>
+
+#include "mproc/codec.hpp"
+#include "mproc/error.hpp"
+
+namespace mproc::detail {
+
+// How a callable crosses (see the header comment).
+enum class RemoteFnKind { none, function_pointer, empty, bitwise, serialized };
+
+template <class F>
+consteval RemoteFnKind remote_fn_kind() {
+  using D = std::decay_t<F>;
+  if constexpr (std::is_pointer_v<D> && std::is_function_v<std::remove_pointer_t<D>>) {
+    return RemoteFnKind::function_pointer;
+  } else if constexpr (!std::is_class_v<D>) {
+    return RemoteFnKind::none;  // member pointers, object pointers, arithmetic
+  } else if constexpr (std::is_empty_v<D> && std::is_default_constructible_v<D>) {
+    return RemoteFnKind::empty;
+  } else if constexpr (kind_of<D>() == Kind::user_serialize ||
+                       kind_of<D>() == Kind::user_save_load) {
+    return std::is_default_constructible_v<D> ? RemoteFnKind::serialized : RemoteFnKind::none;
+  } else if constexpr (kind_of<D>() == Kind::bitwise) {
+    return RemoteFnKind::bitwise;
+  } else {
+    return RemoteFnKind::none;
+  }
+}
+
+// F (decayed) can be named in another process that does not share this one's memory.
+template <class F>
+concept remote_callable = remote_fn_kind<F>()
+!= RemoteFnKind::none;
+
+// A decayed argument can be sent: transferable, and not a pointer (which would point into this
+// process's memory).
+template <class A>
+concept remote_argument =
+    !std::is_pointer_v<std::decay_t<A>> && !std::is_member_pointer_v<std::decay_t<A>> &&
+    is_transferable<std::decay_t<A>>();
+
+// encode_remote_call(fn, args...) compiles: fn is a task function, every decayed argument can
+// be sent, and std::invoke(F, Args...) works on the decayed, moved copies.
+template <class F, class... Args>
+concept remote_call_ok = remote_callable<F> &&(remote_argument<Args>&&...) &&
+                         std::invocable<std::decay_t<F>, std::decay_t<Args>...>;
+
+template <class F, class... Args>
+using remote_result_t = std::invoke_result_t<std::decay_t<F>, std::decay_t<Args>...>;
+
+// encode_remote_task(fn, args...) compiles: remote_call_ok, and the result is void or
+// transferable.
+template <class F, class... Args>
+concept remote_task_ok = remote_call_ok<F, Args...> &&
+    (std::is_void_v<remote_result_t<F, Args...>> || is_transferable<remote_result_t<F, Args...>>());
+
+// A trampoline: decodes fn (from fn_address for a function pointer, else from the payload) and
+// the arguments from payload, calls, and when result is non-null appends the encoded result.
+using RemoteRun = void (*)(const void* fn_address, std::span<const std::byte> payload,
+                           std::vector<std::byte>* result);
+
+// The static descriptor a message names. Standard layout; the magic and signature are checked
+// before run is called.
+struct RemoteEntry {
+  std::uint64_t magic;
+  std::uint64_t signature;  // hash of the trampoline's type
+  RemoteRun run;
+  bool fn_pointer;  // the message carries a function pointer's name
+  bool returns;     // made by encode_remote_task: run appends the result
+};
+static_assert(std::is_standard_layout_v<RemoteEntry>);
+
+inline constexpr std::uint64_t kRemoteEntryMagic = 0x6d70726f63526345ull;  // "EcRcorpm"
+
+consteval std::uint64_t remote_signature_hash(std::string_view s) {
+  std::uint64_t h = 0xcbf29ce484222325ull;
+  for (char c : s) h = (h ^ static_cast<unsigned char>(c)) * 0x100000001b3ull;
+  return h;
+}
+
+template <bool Returns, class F, class... Args>
+struct RemoteSignature {};
+
+template <bool Returns, class F, class... Args>
+void remote_trampoline(const void* fn_address, std::span<const std::byte> payload,
+                       std::vector<std::byte>* result) {
+  constexpr RemoteFnKind kind = remote_fn_kind<F>();
+  InputArchive in(payload.data(), payload.size());
+  F fn = [&] {
+    if constexpr (kind == RemoteFnKind::function_pointer) {
+      return reinterpret_cast<F>(const_cast<void*>(fn_address));
+    } else if constexpr (kind == RemoteFnKind::empty) {
+      return F{};
+    } else {
+      return in.template read_value<F>();
+    }
+  }();
+  // Braced initialisation evaluates left to right: the arguments are read in order.
+  std::tuple<Args...> args{in.template read_value<Args>()...};
+  if (in.left() != 0) {
+    throw_trailing(type_name<RemoteSignature<Returns, F, Args...>>(), in.offset(), payload.size());
+  }
+  auto call = [&fn](Args&... a) -> decltype(auto) {
+    return std::invoke(std::move(fn), std::move(a)...);
+  };
+  using R = std::invoke_result_t<F, Args...>;
+  if constexpr (Returns && !std::is_void_v<R>) {
+    R r = std::apply(call, args);
+    if (result != nullptr) encode_to(*result, r);
+  } else {
+    std::apply(call, args);
+  }
+}
+
+template <bool Returns, class F, class... Args>
+inline constexpr RemoteEntry remote_entry{
+    kRemoteEntryMagic,
+    remote_signature_hash(type_name<RemoteSignature<Returns, F, Args...>>()),
+    &remote_trampoline<Returns, F, Args...>,
+    remote_fn_kind<F>() == RemoteFnKind::function_pointer,
+    Returns,
+};
+
+// The message's header and names, with capacity for payload_size more bytes (src/launch).
+[[nodiscard]] std::vector<std::byte> begin_remote_message(const RemoteEntry& entry,
+                                                          const void* fn_address,
+                                                          std::size_t payload_size);
+[[noreturn]] void throw_null_function_pointer();
+// The hash a message carries of its signature and names (src/launch/remote_call.cpp's layout).
+[[nodiscard]] std::uint64_t remote_message_check(std::span<const std::byte> bytes) noexcept;
+
+template <bool Returns, class F, class... Args>
+void check_remote_call() {
+  static_assert(remote_callable<F>,
+                "mproc: this callable cannot run in a process that does not share this one's "
+                "memory (spawn, forkserver): a task function must be a function pointer, a "
+                "captureless lambda, an empty default-constructible callable, or a closure that "
+                "is trivially copyable or has a serialize(Ar&) member. A lambda capturing a "
+                "std::string or a std::function is none of these: capture nothing and pass "
+                "the values as arguments");
+  static_assert(((!std::is_pointer_v<std::decay_t<Args>> &&
+                  !std::is_member_pointer_v<std::decay_t<Args>>)&&...),
+                "mproc: a pointer argument (a string literal decays to one) would point into "
+                "this process's memory: pass a std::string, a std::vector or the value itself");
+  static_assert((assert_transferable<std::decay_t<Args>>() && ...));  // names the bad type
+  static_assert(std::invocable<std::decay_t<F>, std::decay_t<Args>...>,
+                "mproc: fn cannot be called with these arguments (decayed copies, moved into the "
+                "call, as Process does)");
+  if constexpr (Returns && remote_call_ok<F, Args...>) {
+    using R = remote_result_t<F, Args...>;
+    if constexpr (!std::is_void_v<R>) {
+      static_assert(assert_transferable<std::remove_cvref_t<R>>(),
+                    "mproc: the task's result must be void or transferable");
+    }
+  }
+}
+
+template <bool Returns, class F, class... Args>
+std::vector<std::byte> encode_remote(const F& fn, const Args&... args) {
+  check_remote_call<Returns, F, Args...>();
+  if constexpr (remote_call_ok<F, Args...>) {
+    using D = std::decay_t<F>;
+    constexpr RemoteFnKind kind = remote_fn_kind<D>();
+    const void* fn_address = nullptr;
+    OutputArchive<CountingSink> counter{CountingSink{}};
+    if constexpr (kind == RemoteFnKind::function_pointer) {
+      const D pointer = fn;
+      if (pointer == nullptr) throw_null_function_pointer();
+      fn_address = reinterpret_cast<const void*>(pointer);
+    } else if constexpr (kind == RemoteFnKind::bitwise || kind == RemoteFnKind::serialized) {
+      counter.write(fn);
+    }
+    (counter.write(args), ...);
+    const std::size_t payload = counter.sink().size;
+    std::vector<std::byte> out =
+        begin_remote_message(remote_entry<Returns, D, std::decay_t<Args>...>, fn_address, payload);
+    const std::size_t start = out.size();
+    out.resize(start + payload);  // within the capacity begin_remote_message reserved
+    OutputArchive<WritingSink> writer{
+        WritingSink{out.data() + start, out.data() + start, out.data() + out.size(), &out}};
+    if constexpr (kind == RemoteFnKind::bitwise || kind == RemoteFnKind::serialized) {
+      writer.write(fn);
+    }
+    (writer.write(args), ...);
+    out.resize(static_cast<std::size_t>(writer.sink().cur - out.data()));
+    return out;
+  } else {
+    return {};
+  }
+}
+
+// The message "call fn(args...)" for another process running this executable. fn and args are
+// copied (decayed) into it; the call's result is discarded there. Throws mproc::Error if a
+// function pointer is null or lies in no loaded module; exceptions from a user's serialize()
+// pass through.
+template <class F, class... Args>
+[[nodiscard]] std::vector<std::byte> encode_remote_call(const F& fn, const Args&... args) {
+  return encode_remote<false, F, Args...>(fn, args...);
+}
+
+// As encode_remote_call, but run_remote_task returns the encoded result (decode it with
+// mproc::decode<remote_result_t<F, Args...>>; empty bytes for a void result).
+template <class F, class... Args>
+[[nodiscard]] std::vector<std::byte> encode_remote_task(const F& fn, const Args&... args) {
+  return encode_remote<true, F, Args...>(fn, args...);
+}
+
+// Decodes a message made by encode_remote_call or encode_remote_task (in a process running the
+// same executable with the same libraries) and runs the call here. Exceptions from the call
+// propagate. A malformed or truncated message is DecodeError; one naming a module not loaded
+// here, another build of a module, or an offset where no trampoline is, is Error.
+void run_remote_call(std::span<const std::byte> bytes);
+
+// As run_remote_call, for a message made by encode_remote_task: returns the encoded result
+// (empty for void). A message made by encode_remote_call is Error (it carries no result).
+[[nodiscard]] std::vector<std::byte> run_remote_task(std::span<const std::byte> bytes);
+
+}  // namespace mproc::detail
