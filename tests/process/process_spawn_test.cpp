@@ -1,7 +1,9 @@
 // Process with StartMethod::spawn: the child is a fresh exec of this test binary (init() in the
 // test main diverts it), so it shares nothing with the parent but what the task carries.
 #include <gtest/gtest.h>
+#include <fcntl.h>
 #include <signal.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <atomic>
@@ -38,7 +40,6 @@ void exit_if_not(std::string s, std::vector<int> v, int expect_sum) {
   for (int x : v) sum += x;
   std::exit(s == "spawned" && sum == expect_sum ? 0 : 9);
 }
-void exit_with_name_length(std::string name) { std::exit(static_cast<int>(name.size())); }
 
 TEST(ProcessSpawn, TheTestBinaryIsInitialized) { EXPECT_TRUE(mproc::initialized()); }
 
@@ -100,14 +101,6 @@ TEST(ProcessSpawn, KillAndIsAlive) {
   EXPECT_EQ(p.exitcode(), -SIGKILL);
 }
 
-TEST(ProcessSpawn, TheChildKnowsItsName) {
-  Process p(ProcessOptions{.name = "a-name-of-17-char", .start_method = StartMethod::spawn},
-            exit_with_name_length, std::string("a-name-of-17-char"));
-  p.start();
-  p.join();
-  EXPECT_EQ(p.exitcode(), 17);
-}
-
 TEST(ProcessSpawn, ATaskThatCannotCrossAnExecIsAnErrorAtStart) {
   std::string captured = "not trivially copyable";
   Process p(spawned(), [captured] { (void)captured.size(); });
@@ -132,6 +125,63 @@ TEST(ProcessSpawn, SetStartMethodMakesSpawnTheDefault) {
   p.join();
   g_parent_marker = 0;
   EXPECT_EQ(p.exitcode(), 0);  // spawned: the marker was not inherited
+}
+
+TEST(ProcessSpawn, SpawnsAfterTheProgramChangedItsDirectory) {
+  char here[4096];
+  ASSERT_NE(::getcwd(here, sizeof here), nullptr);
+  ASSERT_EQ(::chdir("/"), 0);  // a relative argv[0] no longer names the program
+  Process p(spawned(), exit_with, 4);
+  p.start();
+  ASSERT_EQ(::chdir(here), 0);
+  p.join();
+  EXPECT_EQ(p.exitcode(), 4);
+}
+
+// The spawned child is /proc/self/exe, not argv[0]: a program started through a symlink from
+// another directory, that then changed its directory, still finds itself. Runs that test in a copy
+// of this binary started so.
+TEST(ProcessSpawn, WorksWhenTheProgramWasStartedThroughARelativeSymlink) {
+  char dir_template[] = "/tmp/mproc-spawn-XXXXXX";
+  ASSERT_NE(::mkdtemp(dir_template), nullptr);
+  const std::string dir = dir_template;
+  char exe[4096];
+  const ssize_t n = ::readlink("/proc/self/exe", exe, sizeof exe - 1);
+  ASSERT_GT(n, 0);
+  exe[n] = '\0';
+  ASSERT_EQ(::symlink(exe, (dir + "/link").c_str()), 0);
+  const std::string cmd = "cd " + dir + " && ./link --gtest_filter=ProcessSpawn.SpawnsAfterTheProgramChangedItsDirectory"
+                          " >/dev/null 2>&1";
+  const int status = std::system(cmd.c_str());
+  ::unlink((dir + "/link").c_str());
+  ::rmdir(dir.c_str());
+  ASSERT_TRUE(WIFEXITED(status));
+  EXPECT_EQ(WEXITSTATUS(status), 0);
+}
+
+// A spawned child armed PR_SET_PDEATHSIG before start() returned: when its parent dies, so does
+// it (this test process is a subreaper, so the orphan comes back here to be reaped).
+TEST(ProcessSpawn, AChildDiesWithItsParent) {
+  int fds[2];
+  ASSERT_EQ(::pipe2(fds, O_CLOEXEC), 0);
+  Process middle(ProcessOptions{.daemon = true}, [w = fds[1]] {
+    Process child(spawned(), [] { ::pause(); });
+    child.start();
+    const int pid = child.pid();
+    (void)!::write(w, &pid, sizeof pid);
+    ::pause();
+  });
+  middle.start();
+  ::close(fds[1]);
+  int grandchild = 0;
+  ASSERT_EQ(::read(fds[0], &grandchild, sizeof grandchild), static_cast<ssize_t>(sizeof grandchild));
+  ::close(fds[0]);
+  middle.kill();
+  middle.join();
+  int status = 0;
+  ASSERT_EQ(::waitpid(grandchild, &status, 0), grandchild);  // a hang: the watchdog fails it
+  EXPECT_TRUE(WIFSIGNALED(status));
+  EXPECT_EQ(WTERMSIG(status), SIGKILL);
 }
 
 // The reason spawn exists: threads that hold locks (here malloc's and a mutex) at the moment a
