@@ -24,9 +24,13 @@
 // Peer death: join()/exitcode() report a child that died in any way; nothing hangs on a dead
 // child.
 //
-// Start methods: only StartMethod::fork is available yet; start() throws mproc::Error for the
-// others. With fork the child is a copy of the parent at start(): fn may be any callable and the
-// child sees the parent's memory as it was. Forking a parent whose other threads hold locks at
+// Start methods: fork and spawn; forkserver is not available yet (start() throws mproc::Error).
+// With fork the child is a copy of the parent at start(): fn may be any callable and the child
+// sees the parent's memory as it was. With spawn the child is a fresh exec of this program
+// (mproc::init must be the first statement of main): fn must be a task function (a function
+// pointer, a captureless lambda or empty callable, a trivially copyable or serializable closure)
+// and every argument transferable and not a pointer — else start() throws mproc::Error.
+// Handles (Queue, Pipe, locks, shared memory) cannot be spawn arguments yet. Forking a parent whose other threads hold locks at
 // that moment (allocators other than glibc's, logging, OpenMP/BLAS pools, ...) can deadlock the
 // child, as in Python.
 #pragma once

@@ -883,9 +883,12 @@ struct PoolCore::State {
 // ------------------------------------------------------------------ PoolCore
 
 PoolCore::PoolCore(PoolOptions options) : s_(std::make_unique<State>()) {
-  if (options.start_method && *options.start_method != StartMethod::fork) {
-    throw Error("mproc::Pool: start method '" + std::string(to_string(*options.start_method)) +
-                "' is not available yet; use StartMethod::fork");
+  // The process-wide default counts too: a program that chose spawn must not get forks silently.
+  if (const StartMethod method = options.start_method.value_or(get_start_method());
+      method != StartMethod::fork) {
+    throw Error("mproc::Pool: start method '" + std::string(to_string(method)) +
+                "' is not available for pools yet (Process supports spawn); use "
+                "StartMethod::fork");
   }
   s_->opt = std::move(options);
   s_->n = s_->opt.processes != 0 ? s_->opt.processes : process_cpu_count();

@@ -139,6 +139,11 @@ TEST(Pool, UnavailableStartMethodIsAClearError) {
   EXPECT_THROW(mproc::Pool(mproc::PoolOptions{.processes = 1,
                                               .start_method = mproc::StartMethod::spawn}),
                mproc::Error);
+  // The process-wide default counts too: no silent fork for a program that chose spawn.
+  mproc::set_start_method(mproc::StartMethod::spawn);
+  EXPECT_THROW(mproc::Pool(mproc::PoolOptions{.processes = 1}), mproc::Error);
+  mproc::set_start_method(mproc::StartMethod::fork);
+  EXPECT_NO_THROW(mproc::Pool(mproc::PoolOptions{.processes = 1}));
 }
 
 TEST(Pool, JoinBeforeCloseIsAnError) {

@@ -493,7 +493,7 @@ TEST(Process, StartingOrJoiningFromInsideTheChildThrowsError) {
   EXPECT_FALSE(q.is_alive()) << "q was never started";
 }
 
-TEST(Process, ForkserverAndSpawnGiveAClearErrorForNow) {
+TEST(Process, ForkserverGivesAClearErrorForNowAndSpawnWorks) {
   Process a(ProcessOptions{.start_method = StartMethod::forkserver}, [] {});
   std::string msg = error_message([&] { a.start(); });
   EXPECT_NE(msg.find("forkserver"), std::string::npos) << msg;
@@ -503,9 +503,9 @@ TEST(Process, ForkserverAndSpawnGiveAClearErrorForNow) {
   mproc::set_start_method(StartMethod::spawn);
   Process b([] {});
   mproc::set_start_method(StartMethod::fork);
-  msg = error_message([&] { b.start(); });
-  EXPECT_NE(msg.find("spawn"), std::string::npos) << msg;
-  EXPECT_NE(msg.find("not available"), std::string::npos) << msg;
+  b.start();  // process_spawn_test.cpp has the rest
+  b.join();
+  EXPECT_EQ(b.exitcode(), 0);
 
   Process c(ProcessOptions{.start_method = StartMethod::fork}, [] {});
   c.start();
