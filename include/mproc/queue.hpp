@@ -42,6 +42,9 @@
 // Pool worker, Pool initializer argument) uses the queue its parent made. Not yet passed to
 // spawn / forkserver children.
 //
+// A sleeping put or get also looks again every 50 ms, so a peer killed between publishing and
+// waking it delays it by at most that.
+//
 // Cost: a put or get of a small item takes one uncontended lock, a copy into or out of the
 // ring and no system call while the other side keeps up (both sides spin briefly before they
 // sleep on a futex); large items cost one copy in and one copy out. See `make bench`.

@@ -36,6 +36,16 @@ constexpr auto kSpin = std::chrono::microseconds(50);
 // A reader inside a streamed item looks this often whether its writer died (no other writer may
 // come to notice).
 constexpr auto kWriterCheck = std::chrono::milliseconds(10);
+// Every sleep ends after this at the latest and looks again. A process killed between its commit
+// and its wake-up call leaves a sleeper that nobody wakes; the next holder of its lock repairs
+// that (bumps both sequence words), and this bounds the wait when no one takes the lock again.
+constexpr auto kRecheck = std::chrono::milliseconds(50);
+
+// The shorter of time_left(deadline) and kRecheck.
+std::chrono::nanoseconds slice(Deadline deadline) {
+  const auto left = time_left(deadline);
+  return left && *left < kRecheck ? *left : std::chrono::nanoseconds(kRecheck);
+}
 
 [[noreturn]] void throw_closed(const char* call) {
   throw Error(std::string("Queue::") + call + ": the queue is closed");
@@ -144,8 +154,11 @@ struct QueueCore::Impl {
   [[nodiscard]] std::size_t chunk() const noexcept { return cap / 4 - sizeof(RecordHeader); }
 
   // --- writer side (under write_lock) ---
+  // After OwnerDied on the write lock. The dead writer may have published without waking the
+  // reader: wake it.
   void repair_writer() noexcept {
     finish_commit(c->w);
+    bump(c->data_seq);
     if (c->w.mid_item.load(std::memory_order_acquire) == queue::kStreaming) {
       abandon_stream();
     }
@@ -174,7 +187,7 @@ struct QueueCore::Impl {
       sleep_on(
           c->writer_sleeping, c->space_seq,
           [&] { return ready() || c->closed.load(std::memory_order_relaxed) != queue::kOpen; },
-          time_left(deadline));
+          slice(deadline));
     }
   }
 
@@ -246,7 +259,7 @@ struct QueueCore::Impl {
       if (!mid && passed(deadline)) return Arrival::kTimeout;
       sleep_on(
           c->reader_sleeping, c->data_seq, [&] { return data() || other().has_value(); },
-          mid ? std::optional<std::chrono::nanoseconds>(kWriterCheck) : time_left(deadline));
+          mid ? std::chrono::nanoseconds(kWriterCheck) : slice(deadline));
     }
   }
 
@@ -383,7 +396,10 @@ bool QueueCore::get(SpanFn<std::span<const std::byte>> take, Deadline deadline) 
   QueueControl& c = *q.c;
   SideLock lock(c.read_lock, deadline);
   if (!lock.held()) return false;
-  if (lock.owner_died()) finish_commit(c.r);
+  if (lock.owner_died()) {
+    finish_commit(c.r);
+    bump(c.space_seq);  // the dead reader may have consumed without waking a writer
+  }
 
   std::uint64_t head = c.r.pos.load(std::memory_order_relaxed);
   std::uint64_t items = c.r.items.load(std::memory_order_relaxed);
@@ -545,7 +561,7 @@ bool QueueCore::join(Deadline deadline) {
     const std::uint32_t seq = c.join_seq.load();
     if (c.done.load() >= c.w.items.load()) return true;
     if (passed(deadline)) return false;
-    sys::futex_wait(c.join_seq, seq, time_left(deadline));
+    sys::futex_wait(c.join_seq, seq, slice(deadline));
   }
 }
 

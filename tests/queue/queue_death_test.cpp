@@ -5,6 +5,7 @@
 #include <signal.h>
 
 #include <atomic>
+#include <cstring>
 #include <chrono>
 #include <cstdint>
 #include <random>
@@ -15,6 +16,7 @@
 #include "mproc/process.hpp"
 #include "mproc/queue.hpp"
 #include "mproc/shared_memory.hpp"
+#include "queue/queue_layout.hpp"
 #include "queue/queue_test_util.hpp"
 
 namespace {
@@ -286,6 +288,48 @@ TEST(QueueDeath, AnItemWhoseConsumerDiedTakingItIsDeliveredAgain) {
   EXPECT_EQ(q.get(10s)->v, 1);  // the read lock came back, and the item with it
   EXPECT_EQ(q.get(10s)->v, 2);
   EXPECT_TRUE(q.empty());
+}
+
+// A queue whose shared control block the test can touch, to play a process that died at a chosen
+// instant: after its commit, before its wake-up call.
+class RawQueue : public Queue<int> {
+ public:
+  using Queue<int>::Queue;
+  [[nodiscard]] mproc::queue::QueueControl& control() const {
+    return *static_cast<mproc::queue::QueueControl*>(core().test_view().control);
+  }
+  [[nodiscard]] std::byte* ring() const { return core().test_view().ring; }
+};
+
+TEST(QueueDeath, AWriterWaitingForASlotIsNotStrandedByAConsumerThatDiedBeforeWakingIt) {
+  RawQueue q(1);
+  q.put(1);
+  Process producer(daemon_opts(), [q]() mutable { q.put(2); });
+  producer.start();
+  auto& c = q.control();
+  ASSERT_TRUE(eventually([&] { return c.writer_sleeping.load() != 0; }));
+  // A consumer takes item 1 and dies before its wake-up call: commit only.
+  c.r.pos.store(c.w.pos.load());
+  c.r.items.store(c.w.items.load());
+  EXPECT_TRUE(producer.join(10s)) << "the producer sleeps on, waiting for a slot that is free";
+  EXPECT_EQ(q.get(1s), 2);
+}
+
+TEST(QueueDeath, AReaderWaitingForDataIsNotStrandedByAProducerThatDiedBeforeWakingIt) {
+  RawQueue q;
+  Process consumer(daemon_opts(), [q]() mutable { std::_Exit(q.get() == 5 ? 0 : 3); });
+  consumer.start();
+  auto& c = q.control();
+  ASSERT_TRUE(eventually([&] { return c.reader_sleeping.load() != 0; }));
+  // A producer publishes item 5 and dies before its wake-up call.
+  const auto bytes = mproc::encode(5);
+  const mproc::queue::RecordHeader h{static_cast<std::uint32_t>(bytes.size()), mproc::queue::kWhole};
+  std::memcpy(q.ring(), &h, sizeof h);
+  std::memcpy(q.ring() + sizeof h, bytes.data(), bytes.size());
+  c.w.pos.store(mproc::queue::padded(bytes.size()));
+  c.w.items.store(1);
+  ASSERT_TRUE(consumer.join(10s)) << "the consumer sleeps on beside a published item";
+  EXPECT_EQ(consumer.exitcode(), 0);
 }
 
 }  // namespace
