@@ -51,7 +51,8 @@ bool have_arguments() noexcept {
   return a.saved;
 }
 
-Child spawn_child(std::span<const std::byte> message) {
+Child spawn_child(Role role, std::span<const std::byte> payload, std::span<const int> fds) {
+  if (fds.size() > sys::kMaxPassedFds) throw Error("spawn_child: too many fds to pass");
   std::vector<std::string> argv;
   {
     Arguments& a = arguments();
@@ -76,10 +77,12 @@ Child spawn_child(std::span<const std::byte> message) {
     throw;
   }
   try {
-    const std::uint64_t size = message.size();
-    const std::span<const std::byte> parts[2] = {
-        std::as_bytes(std::span<const std::uint64_t>(&size, 1)), message};
+    const std::uint64_t head[2] = {payload.size() + 1, fds.size()};
+    const std::byte role_byte{static_cast<std::uint8_t>(role)};
+    const std::span<const std::byte> parts[3] = {
+        std::as_bytes(std::span<const std::uint64_t>(head)), std::span(&role_byte, 1), payload};
     sys::send_all(mine.get(), parts);
+    if (!fds.empty()) sys::send_fds(mine.get(), fds);
     // The acknowledgement, or the child's death (the caller then sees how through the pidfd).
     const int fds[2] = {mine.get(), child.pidfd.get()};
     bool ready[2] = {false, false};
@@ -99,7 +102,7 @@ Child spawn_child(std::span<const std::byte> message) {
   return child;
 }
 
-std::optional<std::vector<std::byte>> take_start_message() {
+std::optional<StartMessage> take_start_message() {
   const std::string spec = sys::take_env(kEnv);
   if (spec.empty()) return std::nullopt;
   const auto colon = spec.find(':');
@@ -109,14 +112,17 @@ std::optional<std::vector<std::byte>> take_start_message() {
   // The parent may have died before the death signal was armed; then nobody would kill us.
   if (sys::child::parent_pid() != parent) sys::child::die_by_signal(SIGKILL);
   try {
-    std::uint64_t size = 0;
-    if (sys::read_full(fd, &size, sizeof size) != sizeof size || size > kMaxMessage) {
+    std::uint64_t head[2] = {0, 0};
+    if (sys::read_full(fd, head, sizeof head) != sizeof head || head[0] == 0 ||
+        head[0] > kMaxMessage || head[1] > sys::kMaxPassedFds) {
       sys::child::exit_now(127);
     }
-    std::vector<std::byte> message(static_cast<std::size_t>(size));
-    if (sys::read_full(fd, message.data(), message.size()) != message.size()) {
-      sys::child::exit_now(127);
-    }
+    std::vector<std::byte> bytes(static_cast<std::size_t>(head[0]));
+    if (sys::read_full(fd, bytes.data(), bytes.size()) != bytes.size()) sys::child::exit_now(127);
+    StartMessage message;
+    message.role = static_cast<Role>(bytes[0]);
+    message.payload.assign(bytes.begin() + 1, bytes.end());
+    if (head[1] != 0) message.fds = sys::recv_fds(fd, static_cast<std::size_t>(head[1]));
     (void)sys::child::write_all(fd, &kAck, 1);
     sys::child::close_fd(fd);
     return message;

@@ -2,20 +2,32 @@
 // (/proc/self/exe, with the arguments init() saved), which init() diverts into its worker role.
 //
 // The parent passes one socket (its fd number and the parent's pid in MPROC_SPAWN) and sends a
-// start message over it: a u64 length, then the bytes. The child, in init(), arms
+// start message over it: a u64 length, a u64 fd count, the bytes, then the fds (SCM_RIGHTS).
+// The message's first byte is the child's Role; the rest is that role's. The child, in init(), arms
 // PR_SET_PDEATHSIG(SIGKILL), checks that its parent is still the spawner (else it dies at once,
 // as the death signal would have done), reads the message and acknowledges with one byte. So,
 // as with fork, spawn_child() returns once the child cannot outlive the spawning thread.
 #pragma once
 
 #include <cstddef>
+#include <cstdint>
 #include <optional>
 #include <span>
 #include <vector>
 
 #include "launch/fork.hpp"
+#include "sys/unique_fd.hpp"
 
 namespace mproc::launch {
+
+// What a spawned child becomes (the start message's first byte).
+enum class Role : std::uint8_t { process = 1, pool_worker = 2 };
+
+struct StartMessage {
+  Role role{};
+  std::vector<std::byte> payload;   // the role's part of the message
+  std::vector<sys::UniqueFd> fds;   // passed along, close-on-exec in the child
+};
 
 // init() saves the program's arguments for spawn_child. Returns false if already saved.
 bool save_arguments(int argc, char** argv);
@@ -23,11 +35,12 @@ bool save_arguments(int argc, char** argv);
 
 // Spawns; throws SystemError (posix_spawn, pidfd_open, sendmsg) or Error when init() did not
 // save the arguments.
-[[nodiscard]] Child spawn_child(std::span<const std::byte> message);
+[[nodiscard]] Child spawn_child(Role role, std::span<const std::byte> payload,
+                                std::span<const int> fds = {});
 
 // For init(): in a child made by spawn_child, its start message (the death signal is armed
 // then); nullopt in a program started any other way. A broken start-up ends the process
 // (exit code 127): there is no one to report to.
-[[nodiscard]] std::optional<std::vector<std::byte>> take_start_message();
+[[nodiscard]] std::optional<StartMessage> take_start_message();
 
 }  // namespace mproc::launch

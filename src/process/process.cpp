@@ -253,7 +253,8 @@ void Process::start() {
     throw Error("Process::start: Process " + s.name +
                 " was already started; a Process can be started only once");
   }
-  launch::Child child = s.method == StartMethod::spawn ? launch::spawn_child(message)
+  launch::Child child = s.method == StartMethod::spawn
+                            ? launch::spawn_child(launch::Role::process, message)
                                                        : launch::fork_child(&child_main, &s);
   s.pidfd = std::move(child.pidfd);
   s.pid.store(child.pid, std::memory_order_release);

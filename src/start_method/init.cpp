@@ -34,8 +34,14 @@ constexpr long kOwnThreads = 1;
 }  // namespace
 
 void init(int argc, char** argv) {
-  if (auto message = launch::take_start_message()) {
-    detail::run_spawned_process(std::span<const std::byte>(*message));  // never returns
+  if (auto message = launch::take_start_message()) {  // a spawned child: never returns
+    switch (message->role) {
+      case launch::Role::process:
+        detail::run_spawned_process(message->payload);
+      case launch::Role::pool_worker:
+        break;
+    }
+    std::_Exit(127);  // a role this build does not know: nothing to run
   }
   if (launch::have_arguments()) {
     throw Error("mproc::init: called twice; call it once, first thing in main");

@@ -6,6 +6,7 @@
 #include <cstddef>
 #include <span>
 #include <utility>
+#include <vector>
 
 #include "sys/unique_fd.hpp"
 
@@ -23,5 +24,15 @@ void send_all(int fd, std::span<const std::span<const std::byte>> parts);
 // a signal or at end of stream). Returns 0 at end of stream; ECONNRESET (the peer closed while
 // data it had not read was queued to it) also counts as end of stream. Throws SystemError("recv").
 [[nodiscard]] std::size_t recv_some(int fd, std::byte* buf, std::size_t len, bool wait_all);
+
+// Passes open fds to the peer (SCM_RIGHTS) with one marker byte. At most kMaxPassedFds. Throws
+// SystemError("sendmsg").
+inline constexpr std::size_t kMaxPassedFds = 64;
+void send_fds(int fd, std::span<const int> fds);
+
+// Receives what send_fds sent: exactly `count` fds, each close-on-exec (MSG_CMSG_CLOEXEC).
+// Throws SystemError("recvmsg") on failure, EPROTO when the message does not carry `count` fds
+// (any that did arrive are closed).
+[[nodiscard]] std::vector<UniqueFd> recv_fds(int fd, std::size_t count);
 
 }  // namespace mproc::sys
