@@ -8,6 +8,9 @@
 // and runs the role. The server answers with the child's pid and a pidfd (SCM_RIGHTS), so the
 // program can poll and signal it without pid races. The child is the server's child (the server
 // reaps it and sends its exit status); the program collects statuses with forkserver_reap.
+// Not CLONE_PARENT (DESIGN.md's first idea): only a raw clone(2) can pass it, and glibc's fork
+// is what re-registers the child's robust-mutex list and its thread id in the TCB; without that
+// a child dying with a robust lock held would not hand the next locker OwnerDied.
 // Death: the server arms PR_SET_PDEATHSIG(SIGKILL) on the program's main thread and exits at end
 // of file, and its children die with it: nothing outlives the program.
 #pragma once
