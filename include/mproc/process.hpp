@@ -132,9 +132,9 @@ class Process {
   ~Process();
 
   // Starts the child; returns once it is running with its parent-death signal armed.
-  // Throws mproc::Error when called twice, from another process than the creator, or for a start
-  // task that cannot cross an exec (spawn, forkserver) or without mproc::init; SystemError when
-  // the system refuses (fork: EAGAIN, ...).
+  // Throws mproc::Error when called twice, from another process than the creator, or for a task
+  // that cannot cross an exec (spawn, forkserver) or without mproc::init; SystemError when the
+  // system refuses (fork: EAGAIN, ...).
   void start();
 
   // Waits for the child to end and reaps it. Error before start(). Safe to call again.
