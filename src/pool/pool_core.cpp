@@ -312,10 +312,10 @@ struct PoolCore::State {
 
   // A spawned worker learns each call's invokers and function once, from a kBind before the
   // call's first chunk. False if the ring has no room for it now.
-  bool bind(Worker& w, const Batch& b) {
+  bool bind(Worker& w, Batch& b) {
     const pool::RemoteBindKey key{reinterpret_cast<std::uint64_t>(b.invoker()), b.fn()};
     if (std::find(w.bound.begin(), w.bound.end(), key) != w.bound.end()) return true;
-    const auto& msg = const_cast<Batch&>(b).book().binding;
+    const auto& msg = b.book().binding;
     Ring& ring = w.channel->tasks();
     std::byte* p = ring.try_reserve(sizeof key + msg.size());
     if (p == nullptr) return false;

@@ -179,23 +179,33 @@ void invoke_chunk(std::uintptr_t w, const std::byte* in, std::size_t count, Pack
   }
 }
 
-// The packed fast path of f over T, when T and the result allow it: its ChunkInvoker, or null.
+// f over T has the packed fast path: T and the result are fixed-size bitwise types.
 template <class F, class T>
-constexpr ChunkInvoker chunk_invoker_of() {
+consteval bool has_chunk_invoker() {
   using R = task_result_t<F, T&&>;
-  if constexpr (!std::is_void_v<R>) {
-    if constexpr (is_packed_v<T> && is_packed_v<R> && std::is_trivially_copyable_v<T>) {
-      return &invoke_chunk<F, T, R>;
-    }
+  if constexpr (std::is_void_v<R>) {
+    return false;
+  } else {
+    return is_packed_v<T> && is_packed_v<R> && std::is_trivially_copyable_v<T>;
   }
-  return nullptr;
+}
+
+// The ChunkInvoker of f over T, or null.
+template <class F, class T>
+ChunkInvoker chunk_invoker_of() noexcept {
+  if constexpr (has_chunk_invoker<F, T>()) {
+    return &invoke_chunk<F, T, task_result_t<F, T&&>>;
+  } else {
+    return nullptr;
+  }
 }
 
 // Gives a map-like batch of f over T the packed fast path when T and the result allow it.
 template <class F, class T>
 void enable_chunk_invoker(Batch& b) {
-  if constexpr (constexpr ChunkInvoker ci = chunk_invoker_of<F, T>(); ci != nullptr) {
-    b.set_chunk_invoker(ci, static_cast<std::uint32_t>(sizeof(task_result_t<F, T&&>)));
+  if constexpr (has_chunk_invoker<F, T>()) {
+    b.set_chunk_invoker(chunk_invoker_of<F, T>(),
+                        static_cast<std::uint32_t>(sizeof(task_result_t<F, T&&>)));
   }
 }
 

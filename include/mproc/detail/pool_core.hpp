@@ -153,7 +153,8 @@ class PoolCore {
   [[nodiscard]] unsigned processes() const noexcept;
 
   // Hands items to the workers. Throws PoolClosed after close()/terminate(), or the pool's
-  // broken-state error (an initializer failed).
+  // broken-state error (an initializer failed); with spawned workers, Error if the batch's
+  // function cannot be named in them (a null function pointer, one outside every module).
   // `expected` (0: unknown) is the batch's whole item count, known before all of it is submitted;
   // it sizes the chunks.
   void submit(const std::shared_ptr<Batch>& batch, std::shared_ptr<const Segment> items,
