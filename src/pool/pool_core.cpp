@@ -49,7 +49,8 @@ struct Batch::Book {
   bool queued = false;
   std::deque<std::shared_ptr<const Segment>> segments{};
   std::size_t pos = 0;  // next item of segments.front()
-  std::vector<std::byte> binding{};  // spawned workers: the batch's pool_bind_message
+  // Spawned workers: the batch's pool_bind_message (shared with State::bindings).
+  std::shared_ptr<const std::vector<std::byte>> binding{};
   [[nodiscard]] bool finished() const noexcept { return input_closed && completed == submitted; }
 };
 
@@ -237,6 +238,26 @@ struct PoolCore::State {
     if (timings.size() > 1024) timings.clear();  // bounded: a pool may see many functions
     timings[key_of(b)] = ns;
   }
+  // Spawned workers: each function's pool_bind_message, made once (not per apply()).
+  std::unordered_map<FnKey, std::shared_ptr<const std::vector<std::byte>>, FnKeyHash> bindings;
+
+  // Names b's function for spawned workers, or throws Error (at the call) if it cannot be.
+  void name_for_spawned_workers(Batch& b) {
+    auto& book = b.book();
+    if (book.binding) return;
+    if (auto it = bindings.find(key_of(b)); it != bindings.end()) {
+      book.binding = it->second;
+      return;
+    }
+    if (b.remote_binder() == nullptr) {
+      throw Error("mproc::Pool: this call cannot run in a spawned worker");
+    }
+    auto msg = std::make_shared<const std::vector<std::byte>>(b.remote_binder()(b.fn()));
+    if (bindings.size() > 1024) bindings.clear();  // bounded; batches keep theirs
+    bindings.emplace(key_of(b), msg);
+    book.binding = std::move(msg);
+  }
+
   void recall_timing(Batch& b) {
     auto& book = b.book();
     if (book.ns_per_item != 0) return;
@@ -315,7 +336,7 @@ struct PoolCore::State {
   bool bind(Worker& w, Batch& b) {
     const pool::RemoteBindKey key{reinterpret_cast<std::uint64_t>(b.invoker()), b.fn()};
     if (std::find(w.bound.begin(), w.bound.end(), key) != w.bound.end()) return true;
-    const auto& msg = b.book().binding;
+    const auto& msg = *b.book().binding;
     Ring& ring = w.channel->tasks();
     std::byte* p = ring.try_reserve(sizeof key + msg.size());
     if (p == nullptr) return false;
@@ -1002,13 +1023,8 @@ void PoolCore::submit(const std::shared_ptr<Batch>& batch, std::shared_ptr<const
   }
   std::lock_guard lk(s_->mu);
   auto& book = batch->book();
-  if (s_->remote && book.binding.empty()) {
-    // Named now, so that a function spawned workers cannot reach fails this call, not a worker.
-    if (batch->remote_binder() == nullptr) {
-      throw Error("mproc::Pool: this call cannot run in a spawned worker");
-    }
-    book.binding = batch->remote_binder()(batch->fn());
-  }
+  // Named now, so that a function spawned workers cannot reach fails this call, not a worker.
+  if (s_->remote) s_->name_for_spawned_workers(*batch);
   if (items->size() == 0 && last && book.submitted != 0) {
     // Only the end of a call's input, whose items were accepted earlier: not new work, so it
     // is fine after close() or terminate() (the call then sees its items' Cancelled).
