@@ -1,6 +1,7 @@
 // Pool with StartMethod::spawn: every worker is a fresh exec of this test binary (init() in the
 // test main makes it a worker), so it shares nothing with the test but its channel; the task
 // reaches it named as {module, offset}. Failures, timeouts and recycling behave as under fork.
+#include <fcntl.h>
 #include <gtest/gtest.h>
 #include <unistd.h>
 
@@ -13,6 +14,7 @@
 #include <numeric>
 #include <ranges>
 #include <set>
+#include <stdexcept>
 #include <string>
 #include <thread>
 #include <tuple>
@@ -51,6 +53,55 @@ int hang_on_7(int x) {
   }
   return x;
 }
+
+int throw_on_odd(int x) {
+  if (x % 2 == 1) throw std::invalid_argument("odd input " + std::to_string(x));
+  return x;
+}
+void throwing_init() { throw std::runtime_error("no database"); }
+int alloc_mib(int mib) {
+  std::vector<char> v(static_cast<std::size_t>(mib) << 20, 1);
+  return v[v.size() / 2];
+}
+// Crashes on its first attempt only: the first to create `marker` crashes (a spawned worker
+// shares no memory with the test, so the attempt is counted in the file system).
+int crash_first_time(std::string marker) {
+  const int fd = ::open(marker.c_str(), O_CREAT | O_EXCL | O_WRONLY | O_CLOEXEC, 0600);
+  if (fd >= 0) {
+    ::close(fd);
+    crash_here();
+  }
+  return 7;
+}
+int always_crash(int) {
+  crash_here();
+  return 0;
+}
+
+// A fresh directory for marker files, removed with what is in it.
+class TempDir {
+ public:
+  TempDir() {
+    std::string t = (std::getenv("TMPDIR") ? std::getenv("TMPDIR") : "/tmp");
+    t += "/mproc-pool-spawn-XXXXXX";
+    if (::mkdtemp(t.data()) == nullptr) throw std::runtime_error("mkdtemp failed");
+    path_ = t;
+  }
+  ~TempDir() {
+    for (const auto& f : files_) ::unlink(f.c_str());
+    ::rmdir(path_.c_str());
+  }
+  TempDir(const TempDir&) = delete;
+  TempDir& operator=(const TempDir&) = delete;
+  std::string file(const std::string& name) {
+    files_.push_back(path_ + "/" + name);
+    return files_.back();
+  }
+
+ private:
+  std::string path_;
+  std::vector<std::string> files_;
+};
 
 // What the parent changes; a spawned worker (a fresh program) never sees it.
 int g_parent_marker = 0;
@@ -129,6 +180,50 @@ TEST(PoolSpawn, ACrashingItemFailsAloneAndThePoolGoesOn) {
   }
   EXPECT_EQ(pool.apply(square, 9), 81);
   EXPECT_EQ(pool.worker_pids().size(), 2u);
+}
+
+TEST(PoolSpawn, ATaskExceptionIsARemoteError) {
+  Pool pool(spawned());
+  const auto out = pool.try_map(throw_on_odd, std::vector<int>{0, 1, 2});
+  EXPECT_EQ(out[0].value(), 0);
+  EXPECT_EQ(out[2].value(), 2);
+  ASSERT_FALSE(out[1].ok());
+  try {
+    std::rethrow_exception(out[1].error());
+  } catch (const mproc::RemoteError& e) {
+    EXPECT_NE(std::string(e.what()).find("odd input 1"), std::string::npos) << e.what();
+  }
+}
+
+TEST(PoolSpawn, RetriesRunACrashedItemOnAFreshWorker) {
+  TempDir dir;
+  Pool pool(PoolOptions{.processes = 2, .start_method = StartMethod::spawn, .retries = 2});
+  EXPECT_EQ(pool.apply(crash_first_time, dir.file("flaky")), 7);
+  EXPECT_THROW(pool.apply(always_crash, 0), mproc::WorkerCrashed);
+  EXPECT_EQ(pool.apply(square, 5), 25);
+}
+
+TEST(PoolSpawn, AThrowingInitializerFailsClearly) {
+  try {
+    Pool pool(PoolOptions{.processes = 2, .start_method = StartMethod::spawn,
+                          .initializer = throwing_init});
+    (void)pool.map(square, std::vector<int>{1, 2, 3});
+    FAIL() << "expected an error";
+  } catch (const mproc::Error& e) {
+    EXPECT_NE(std::string(e.what()).find("no database"), std::string::npos) << e.what();
+  }
+}
+
+TEST(PoolSpawn, MemoryLimitFailsTheItemAlone) {
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+  GTEST_SKIP() << "RLIMIT_AS cannot bound a sanitized process; the plain build runs this test";
+#endif
+  Pool pool(PoolOptions{.processes = 1, .start_method = StartMethod::spawn,
+                        .memory_limit_bytes = 64u << 20});
+  const auto rs = pool.try_map(alloc_mib, std::vector<int>{1, 512, 1});
+  EXPECT_TRUE(rs[0].ok());
+  EXPECT_FALSE(rs[1].ok());
+  EXPECT_TRUE(rs[2].ok());
 }
 
 TEST(PoolSpawn, TaskTimeoutKillsAndReplacesTheWorker) {
