@@ -1,6 +1,7 @@
 // Pool with StartMethod::spawn: every worker is a fresh exec of this test binary (init() in the
 // test main makes it a worker), so it shares nothing with the test but its channel; the task
 // reaches it named as {module, offset}. Failures, timeouts and recycling behave as under fork.
+#include <dlfcn.h>
 #include <fcntl.h>
 #include <gtest/gtest.h>
 #include <unistd.h>
@@ -269,6 +270,30 @@ TEST(PoolSpawn, WhatCannotCrossIsAnError) {
   EXPECT_THROW((void)pool.apply(none, 1), mproc::Error);
   EXPECT_THROW((void)pool.map(none, std::vector<int>{1, 2}), mproc::Error);
   EXPECT_EQ(pool.apply(square, 4), 16);  // the pool is fine
+}
+
+// A function the workers cannot find (its library is loaded here only) fails its items with the
+// reason, and the pool goes on; a forked pool has the library and runs it.
+TEST(PoolSpawn, AFunctionInALibraryTheWorkersLackFailsItsItems) {
+  void* plugin = ::dlopen(MPROC_REMOTE_PLUGIN, RTLD_NOW | RTLD_LOCAL);
+  ASSERT_NE(plugin, nullptr) << ::dlerror();
+  auto* answer = reinterpret_cast<int (*)()>(::dlsym(plugin, "mproc_remote_plugin_answer"));
+  ASSERT_NE(answer, nullptr);
+  {
+    Pool forked(PoolOptions{.processes = 1, .start_method = StartMethod::fork});
+    EXPECT_EQ(forked.apply(answer), 42);
+    Pool pool(spawned(1));
+    try {
+      (void)pool.apply(answer);
+      ADD_FAILURE() << "expected an error";
+    } catch (const mproc::RemoteError& e) {
+      const std::string what = e.what();
+      EXPECT_NE(what.find("cannot run in a spawned pool worker"), std::string::npos) << what;
+      EXPECT_NE(what.find("libmproc_remote_plugin.so"), std::string::npos) << what;
+    }
+    EXPECT_EQ(pool.apply(square, 6), 36);
+  }
+  ::dlclose(plugin);
 }
 
 TEST(PoolSpawn, TheProcessWideDefaultCounts) {
