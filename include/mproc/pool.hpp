@@ -11,6 +11,11 @@
 //
 // The task is a function pointer or a captureless lambda; its arguments and result are
 // transferable values (codec.hpp). The destructor is close() + join().
+//
+// Start methods: fork (the default), or spawn (PoolOptions::start_method or set_start_method;
+// needs mproc::init): each worker is then a fresh exec of this program, so it starts clean
+// however many threads hold locks here; the task reaches it named as {module, offset}
+// (remote_call.hpp), and the initializer must be a plain function.
 #pragma once
 
 #include <chrono>
@@ -218,7 +223,7 @@ class Pool {
     using T = std::ranges::range_value_t<In>;
     using Fn = std::decay_t<F>;
     auto batch = make_collect<Fn, T>(f, chunksize, &detail::invoke_one<Fn, T>, inputs);
-    detail::enable_chunk_invoker<Fn, T>(*batch);
+    detail::prepare_one<Fn, T>(*batch);
     const std::size_t n = detail::submit_range(*core_, batch, inputs);
     core_->wait_all(*batch, n);
     return batch->take();
@@ -234,6 +239,7 @@ class Pool {
     detail::check_result_type<R>();
     auto batch = std::make_shared<detail::CollectBatch<R>>(
         &detail::invoke_apply<Fn, Tuple>, detail::fn_word<Fn>(f), chunksize, size_hint(inputs));
+    detail::prepare_apply<Fn, Tuple>(*batch);
     const std::size_t n = detail::submit_range(*core_, batch, inputs);
     core_->wait_all(*batch, n);
     return batch->take();
@@ -249,7 +255,7 @@ class Pool {
     detail::check_result_type<R>();
     auto batch = std::make_shared<detail::TryBatch<R>>(
         &detail::invoke_one<Fn, T>, detail::fn_word<Fn>(f), chunksize, size_hint(inputs));
-    detail::enable_chunk_invoker<Fn, T>(*batch);
+    detail::prepare_one<Fn, T>(*batch);
     const std::size_t n = detail::submit_range(*core_, batch, inputs);
     core_->wait_all(*batch, n);
     return batch->take(n);
@@ -283,6 +289,7 @@ class Pool {
     detail::check_result_type<R>();
     auto batch = std::make_shared<detail::ApplyBatch<R>>(&detail::invoke_apply<Fn, Tuple>,
                                                          detail::fn_word<Fn>(f), 1);
+    detail::prepare_apply<Fn, Tuple>(*batch);
     auto seg = std::make_shared<detail::Segment>();
     detail::append_item<Tuple>(*seg, Tuple(std::forward<Args>(args)...));
     core_->submit(batch, std::move(seg), true);
@@ -295,7 +302,7 @@ class Pool {
     using T = std::ranges::range_value_t<In>;
     using Fn = std::decay_t<F>;
     auto batch = make_collect<Fn, T>(f, chunksize, &detail::invoke_one<Fn, T>, inputs);
-    detail::enable_chunk_invoker<Fn, T>(*batch);
+    detail::prepare_one<Fn, T>(*batch);
     detail::submit_range(*core_, batch, inputs);
     using Out = decltype(batch->take());
     return Future<Out>(core_, std::shared_ptr<detail::FutureBatch<Out>>(batch));
@@ -344,7 +351,7 @@ class Pool {
     auto batch = std::make_shared<detail::StreamBatch<R>>(&detail::invoke_one<Fn, T>,
                                                           detail::fn_word<Fn>(f), chunksize,
                                                           ordered);
-    detail::enable_chunk_invoker<Fn, T>(*batch);
+    detail::prepare_one<Fn, T>(*batch);
     // In flight: at least a few chunks per worker; at most 16 MiB of encoded input or 16384
     // items per worker, whichever is less (ImapRange::feed).
     const std::size_t per = std::max<std::size_t>(chunksize, 1);

@@ -1,6 +1,8 @@
 // A worker's channel: one shared mapping holding what the worker reports about itself, a task
 // ring (parent → worker) and a result ring (worker → parent). Created by the parent before it
-// forks the worker; under fork both see it at the same address.
+// starts the worker: under fork an anonymous mapping both see at the same address; under spawn
+// a sealed memfd, passed to the worker (SCM_RIGHTS), which maps it wherever it likes (the layout
+// holds offsets only).
 //
 // Messages (record kinds): the parent sends kChunk (a ChunkHeader, then `count` items: packed
 // `stride` bytes apart, or each a u32 length and the encoded arguments) and kStop. The worker answers each item, in order, with
@@ -19,6 +21,7 @@
 #include "pool/crash_report.hpp"
 #include "pool/ring.hpp"
 #include "sys/memory.hpp"
+#include "sys/unique_fd.hpp"
 
 namespace mproc::pool {
 
@@ -31,6 +34,7 @@ enum Kind : std::uint32_t {
   kChunkDone = 18,
   kRetiring = 19,
   kInitFailed = 20,
+  kBind = 3,  // to a spawned worker: a RemoteBindKey, then a pool_bind_message (pool_batch.hpp)
   kFragment = 64,
 };
 
@@ -42,6 +46,13 @@ struct ChunkHeader {
   std::uint64_t chunk_invoker;  // detail::ChunkInvoker for packed items, or 0
   std::uint32_t result_stride;  // its result size
   std::uint32_t reserved;
+};
+
+// What a kBind names: the parent's invoker and function pointer words, as its chunks carry them.
+struct RemoteBindKey {
+  std::uint64_t invoker;
+  std::uint64_t fn;
+  bool operator==(const RemoteBindKey&) const = default;
 };
 
 struct ChunkDone {
@@ -99,7 +110,16 @@ inline constexpr std::size_t kRingBytes = std::size_t{4} << 20;
 // The mapping behind one worker's channel.
 class Channel {
  public:
-  explicit Channel(std::size_t ring_bytes = kRingBytes);
+  enum class Memory { anonymous, memfd };
+  // A new channel (the parent's side): anonymous for a forked worker, a memfd for a spawned one.
+  explicit Channel(std::size_t ring_bytes = kRingBytes, Memory memory = Memory::anonymous);
+  // The spawned worker's side of a memfd channel the parent made: maps it, constructs nothing.
+  // Throws mproc::Error if the file's size does not fit ring_bytes.
+  Channel(sys::UniqueFd memfd, std::size_t ring_bytes);
+  // The memfd behind the channel (-1 if anonymous or released).
+  [[nodiscard]] int fd() const noexcept { return fd_.get(); }
+  // Closes the memfd (the mapping stays): once the worker has its own.
+  void release_fd() noexcept { fd_.reset(); }
   [[nodiscard]] WorkerStatus& status() const noexcept { return *status_; }
   [[nodiscard]] Ring& tasks() noexcept { return tasks_; }
   [[nodiscard]] Ring& results() noexcept { return results_; }
@@ -108,6 +128,9 @@ class Channel {
   [[nodiscard]] std::size_t mapping_size() const noexcept { return map_.size(); }
 
  private:
+  void lay_out(std::size_t ring_bytes, bool construct);
+
+  sys::UniqueFd fd_;
   sys::SharedMapping map_;
   WorkerStatus* status_;
   Ring tasks_;

@@ -1,4 +1,5 @@
-// PoolCore: the parent side of the pool. One supervisor thread forks the workers and waits with
+// PoolCore: the parent side of the pool. One supervisor thread starts the workers (fork, or spawn:
+// an exec of this program that init() makes a worker, pool/spawned_worker.hpp) and waits with
 // epoll on their pidfds (deaths), one eventfd doorbell (results while it sleeps), a timerfd (the
 // earliest task deadline or kill grace) and a control eventfd (wake-up requests). Threads that
 // submit or wait help: they dispatch chunks and drain results themselves under the same lock,
@@ -19,16 +20,20 @@
 #include <unordered_map>
 
 #include "launch/fork.hpp"
+#include "launch/spawn.hpp"
+#include "mproc/detail/remote_call.hpp"
 #include "mproc/codec.hpp"
 #include "mproc/error.hpp"
 #include "pool/channel.hpp"
 #include "pool/progress_session.hpp"
 #include "pool/result_reader.hpp"
+#include "pool/spawned_worker.hpp"
 #include "pool/worker.hpp"
 #include "sys/event.hpp"
 #include "sys/fork.hpp"
 #include "sys/oom.hpp"
 #include "sys/pidfd.hpp"
+#include "sys/shm.hpp"
 
 namespace mproc::detail {
 
@@ -44,6 +49,8 @@ struct Batch::Book {
   bool queued = false;
   std::deque<std::shared_ptr<const Segment>> segments{};
   std::size_t pos = 0;  // next item of segments.front()
+  // Spawned workers: the batch's pool_bind_message (shared with State::bindings).
+  std::shared_ptr<const std::vector<std::byte>> binding{};
   [[nodiscard]] bool finished() const noexcept { return input_closed && completed == submitted; }
 };
 
@@ -105,6 +112,8 @@ struct Worker {
   std::vector<std::byte> out_big{};
   std::size_t out_pos = 0;
   pool::ResultReader reader{};     // its result ring, parsed
+  bool remote = false;             // spawned: chunks need a kBind first (see bind())
+  std::vector<pool::RemoteBindKey> bound{};  // calls named to it so far
   [[nodiscard]] bool sending_big() const noexcept { return out_pos < out_big.size(); }
 };
 
@@ -124,6 +133,10 @@ struct PoolCore::State {
 
   sys::SharedMapping shared_map{sizeof(pool::PoolShared)};
   pool::PoolShared* shared = new (shared_map.data()) pool::PoolShared{};
+  // Spawn: workers are execs that share no memory with us; what they must see is on memfds.
+  bool remote = false;
+  sys::UniqueFd shared_fd{};                  // the memfd behind shared_map
+  std::vector<std::byte> initializer_call{};  // encode_remote_call of the initializer, if any
   sys::UniqueFd doorbell = sys::make_eventfd();
   sys::UniqueFd control = sys::make_eventfd();
   sys::UniqueFd timer = sys::make_timerfd();
@@ -225,6 +238,26 @@ struct PoolCore::State {
     if (timings.size() > 1024) timings.clear();  // bounded: a pool may see many functions
     timings[key_of(b)] = ns;
   }
+  // Spawned workers: each function's pool_bind_message, made once (not per apply()).
+  std::unordered_map<FnKey, std::shared_ptr<const std::vector<std::byte>>, FnKeyHash> bindings;
+
+  // Names b's function for spawned workers, or throws Error (at the call) if it cannot be.
+  void name_for_spawned_workers(Batch& b) {
+    auto& book = b.book();
+    if (book.binding) return;
+    if (auto it = bindings.find(key_of(b)); it != bindings.end()) {
+      book.binding = it->second;
+      return;
+    }
+    if (b.remote_binder() == nullptr) {
+      throw Error("mproc::Pool: this call cannot run in a spawned worker");
+    }
+    auto msg = std::make_shared<const std::vector<std::byte>>(b.remote_binder()(b.fn()));
+    if (bindings.size() > 1024) bindings.clear();  // bounded; batches keep theirs
+    bindings.emplace(key_of(b), msg);
+    book.binding = std::move(msg);
+  }
+
   void recall_timing(Batch& b) {
     auto& book = b.book();
     if (book.ns_per_item != 0) return;
@@ -298,8 +331,25 @@ struct PoolCore::State {
     return std::nullopt;
   }
 
+  // A spawned worker learns each call's invokers and function once, from a kBind before the
+  // call's first chunk. False if the ring has no room for it now.
+  bool bind(Worker& w, Batch& b) {
+    const pool::RemoteBindKey key{reinterpret_cast<std::uint64_t>(b.invoker()), b.fn()};
+    if (std::find(w.bound.begin(), w.bound.end(), key) != w.bound.end()) return true;
+    const auto& msg = *b.book().binding;
+    Ring& ring = w.channel->tasks();
+    std::byte* p = ring.try_reserve(sizeof key + msg.size());
+    if (p == nullptr) return false;
+    std::memcpy(p, &key, sizeof key);
+    std::memcpy(p + sizeof key, msg.data(), msg.size());
+    ring.publish(pool::kBind, sizeof key + msg.size());
+    w.bound.push_back(key);
+    return true;
+  }
+
   // Writes a chunk into w's task ring (or starts sending it in pieces).
   bool send(Worker& w, Chunk& c) {
+    if (w.remote && !bind(w, *c.batch)) return false;
     Ring& ring = w.channel->tasks();
     const std::size_t size = c.bytes();
     pool::ChunkHeader h{reinterpret_cast<std::uint64_t>(c.batch->invoker()),
@@ -695,7 +745,9 @@ struct PoolCore::State {
   void spawn() {
     auto w = std::make_unique<Worker>();
     w->key = next_key++;
-    w->channel = std::make_unique<Channel>();
+    w->remote = remote;
+    w->channel = std::make_unique<Channel>(
+        pool::kRingBytes, remote ? Channel::Memory::memfd : Channel::Memory::anonymous);
     pool::WorkerBootstrap boot;
     boot.channel = w->channel.get();
     boot.shared = shared;
@@ -711,7 +763,19 @@ struct PoolCore::State {
       boot.unmap.emplace_back(other->channel->mapping(), other->channel->mapping_size());
     }
     w->oom_kills_at_start = sys::cgroup_oom_kill_count();
-    auto child = launch::fork_child(&pool::worker_main, &boot);
+    launch::Child child;
+    if (remote) {
+      // Nothing inherited: no fds to close, no sibling mappings to drop.
+      const auto message = pool::spawned_worker_message(boot, pool::kRingBytes, initializer_call);
+      std::array<int, pool::kFdCount> fds{};
+      fds[pool::kChannelFd] = w->channel->fd();
+      fds[pool::kSharedFd] = shared_fd.get();
+      fds[pool::kDoorbellFd] = doorbell.get();
+      child = launch::spawn_child(launch::Role::pool_worker, message, fds);
+      w->channel->release_fd();
+    } else {
+      child = launch::fork_child(&pool::worker_main, &boot);
+    }
     w->pid = child.pid;
     w->pidfd = std::move(child.pidfd);
     w->spawned_at = Clock::now();
@@ -884,11 +948,34 @@ struct PoolCore::State {
 
 PoolCore::PoolCore(PoolOptions options) : s_(std::make_unique<State>()) {
   // The process-wide default counts too: a program that chose spawn must not get forks silently.
-  if (const StartMethod method = options.start_method.value_or(get_start_method());
-      method != StartMethod::fork) {
+  const StartMethod method = options.start_method.value_or(get_start_method());
+  if (method != StartMethod::fork && method != StartMethod::spawn) {
     throw Error("mproc::Pool: start method '" + std::string(to_string(method)) +
-                "' is not available for pools yet (Process supports spawn and forkserver); use "
-                "StartMethod::fork");
+                "' is not available for pools yet (Process supports it); use StartMethod::fork "
+                "or StartMethod::spawn");
+  }
+  if (method == StartMethod::spawn) {
+    if (!initialized()) {
+      throw Error(
+          "mproc::Pool: the spawn start method needs mproc::init(argc, argv) as the first "
+          "statement of main: a spawned worker runs this program again, and init() is where it "
+          "becomes the worker");
+    }
+    if (options.initializer) {
+      // A spawned worker can only find code, not this process's objects: a plain function.
+      auto* const* fn = options.initializer.target<void (*)()>();
+      if (fn == nullptr || *fn == nullptr) {
+        throw Error(
+            "mproc::Pool: under the spawn start method the initializer must be a plain function "
+            "(a void(*)() in the std::function): a spawned worker does not share this process's "
+            "memory, so a lambda or other callable stored there cannot reach it");
+      }
+      s_->initializer_call = encode_remote_call(*fn);
+    }
+    s_->remote = true;
+    s_->shared_fd = sys::memfd_of_size("mproc-pool-shared", sizeof(pool::PoolShared));
+    s_->shared_map = sys::SharedMapping(s_->shared_fd.get(), sizeof(pool::PoolShared));
+    s_->shared = new (s_->shared_map.data()) pool::PoolShared{};
   }
   s_->opt = std::move(options);
   s_->n = s_->opt.processes != 0 ? s_->opt.processes : process_cpu_count();
@@ -937,6 +1024,8 @@ void PoolCore::submit(const std::shared_ptr<Batch>& batch, std::shared_ptr<const
   }
   std::lock_guard lk(s_->mu);
   auto& book = batch->book();
+  // Named now, so that a function spawned workers cannot reach fails this call, not a worker.
+  if (s_->remote) s_->name_for_spawned_workers(*batch);
   if (items->size() == 0 && last && book.submitted != 0) {
     // Only the end of a call's input, whose items were accepted earlier: not new work, so it
     // is fine after close() or terminate() (the call then sees its items' Cancelled).

@@ -13,7 +13,9 @@
 
 #include "error/exception_info.hpp"
 #include "mproc/codec.hpp"
+#include "mproc/detail/pool_batch.hpp"
 #include "mproc/detail/pool_core.hpp"
+#include "mproc/detail/remote_call.hpp"
 #include "mproc/error.hpp"
 #include "sys/event.hpp"
 #include "sys/fork.hpp"
@@ -49,6 +51,11 @@ std::int64_t monotonic_ns() noexcept {
 RemoteFailure current_failure() {
   auto e = detail::current_exception_info();
   return RemoteFailure{std::move(e.type_name), std::move(e.what)};
+}
+
+// The ItemInvoker of a call whose binding failed in this worker: every item fails with why.
+void fail_unbound(std::uintptr_t why, std::span<const std::byte>, detail::ResultSink&) {
+  throw Error(*reinterpret_cast<const std::string*>(why));
 }
 
 class Worker final : public detail::ResultSink {
@@ -199,9 +206,11 @@ class Worker final : public detail::ResultSink {
   // Runs one message; false when the worker must stop.
   bool handle(std::uint32_t kind, std::span<const std::byte> msg) {
     if (kind == kStop) return false;
+    if (kind == kBind && b_.remote) return bind(msg);
     if (kind != kChunk || msg.size() < sizeof(ChunkHeader)) return true;  // unknown: ignore
     ChunkHeader h{};
     std::memcpy(&h, msg.data(), sizeof h);
+    if (b_.remote && !translate(h)) return false;
     auto items = msg.subspan(sizeof h);
     auto invoker = reinterpret_cast<detail::ItemInvoker>(h.invoker);
     const std::int64_t t0 = monotonic_ns();
@@ -229,6 +238,48 @@ class Worker final : public detail::ResultSink {
       }
     }
     finish_chunk(t0, h.count);
+    return true;
+  }
+
+  // A kBind: resolves the parent's names of a call's invokers and function here. A binding that
+  // fails (another build of a library, say) is kept as the reason its items fail.
+  bool bind(std::span<const std::byte> msg) {
+    RemoteBindKey key{};
+    if (msg.size() < sizeof key) return false;
+    std::memcpy(&key, msg.data(), sizeof key);
+    Binding b{key, {}, {}};
+    try {
+      const std::vector<std::byte> out = detail::run_remote_task(msg.subspan(sizeof key));
+      if (out.size() != sizeof b.local) throw DecodeError("mproc: a pool binding of wrong size");
+      std::memcpy(&b.local, out.data(), sizeof b.local);
+    } catch (...) {
+      try {
+        b.failure = "this call cannot run in a spawned pool worker: " + current_failure().what;
+      } catch (...) {
+        return false;
+      }
+      b.local = {reinterpret_cast<std::uint64_t>(&fail_unbound), 0, 0};
+    }
+    std::erase_if(bindings_, [&](const Binding& x) { return x.key == key; });
+    bindings_.push_back(std::move(b));
+    last_binding_ = bindings_.size() - 1;
+    return true;
+  }
+
+  // A spawned worker's chunk: the parent's addresses in h become ours. False if unbound.
+  bool translate(ChunkHeader& h) {
+    const RemoteBindKey key{h.invoker, h.fn};
+    if (last_binding_ >= bindings_.size() || !(bindings_[last_binding_].key == key)) {
+      last_binding_ = bindings_.size();
+      for (std::size_t i = 0; i < bindings_.size(); ++i) {
+        if (bindings_[i].key == key) last_binding_ = i;
+      }
+      if (last_binding_ == bindings_.size()) return false;
+    }
+    Binding& b = bindings_[last_binding_];
+    h.invoker = b.local.invoker;
+    h.fn = b.failure.empty() ? b.local.fn : reinterpret_cast<std::uint64_t>(&b.failure);
+    if (h.chunk_invoker != 0) h.chunk_invoker = b.local.chunk_invoker;
     return true;
   }
 
@@ -376,6 +427,12 @@ class Worker final : public detail::ResultSink {
     }
   }
 
+  struct Binding {
+    RemoteBindKey key;
+    detail::RemoteBinding local;
+    std::string failure;  // non-empty: the binding failed, fail_unbound reports this
+  };
+
   WorkerBootstrap& b_;
   Ring& tasks_;
   Ring& results_;
@@ -394,6 +451,8 @@ class Worker final : public detail::ResultSink {
   std::uint64_t frag_total_ = 0;
   std::uint32_t frag_kind_ = 0;
   std::vector<std::byte> frag_{};
+  std::vector<Binding> bindings_{};  // spawned: the calls the parent named so far
+  std::size_t last_binding_ = 0;
 };
 
 }  // namespace

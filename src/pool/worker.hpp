@@ -1,5 +1,5 @@
-// The worker side of the pool: what a forked worker runs until it is told to stop, retires or
-// dies. It reads chunks from its channel's task ring, runs each item through the chunk's
+// The worker side of the pool: what a forked or spawned worker runs until it is told to stop,
+// retires or dies. It reads chunks from its channel's task ring, runs each item through the chunk's
 // invoker and answers every item, in order, on the result ring.
 #pragma once
 
@@ -13,7 +13,8 @@
 
 namespace mproc::pool {
 
-// Everything a worker needs, prepared by the parent before the fork (the child sees a copy).
+// Everything a worker needs, prepared by the parent before the fork (the child sees a copy), or
+// by a spawned worker from its start message (pool/spawned_worker.hpp).
 struct WorkerBootstrap {
   Channel* channel = nullptr;
   PoolShared* shared = nullptr;
@@ -27,6 +28,9 @@ struct WorkerBootstrap {
   std::size_t memory_limit = 0;               // 0: none
   bool record_start_times = false;            // a task timeout is set
   std::size_t max_message_size = 0;           // 0: no limit
+  // Spawned: the parent's addresses mean nothing here; chunks name their invokers through the
+  // kBind messages that precede them.
+  bool remote = false;
 };
 
 // launch::ChildBody for a pool worker; the result is the exit code.

@@ -6,11 +6,13 @@
 #include <optional>
 #include <span>
 #include <string>
+#include <utility>
 
 #include "launch/forkserver.hpp"
 #include "launch/spawn.hpp"
 #include "mproc/error.hpp"
 #include "mproc/start_method.hpp"
+#include "pool/spawned_worker.hpp"
 #include "process/process_role.hpp"
 #include "sys/cpu.hpp"
 
@@ -38,7 +40,7 @@ void run_role(launch::StartMessage& message) noexcept {
     case launch::Role::process:
       detail::run_spawned_process(message.payload);
     case launch::Role::pool_worker:
-      break;
+      pool::run_spawned_worker(message.payload, std::move(message.fds));
   }
   std::_Exit(127);  // a role this build does not know: nothing to run
 }

@@ -137,10 +137,10 @@ TEST(Pool, DefaultSizeIsTheUsableCpuCount) {
 
 TEST(Pool, UnavailableStartMethodIsAClearError) {
   EXPECT_THROW(mproc::Pool(mproc::PoolOptions{.processes = 1,
-                                              .start_method = mproc::StartMethod::spawn}),
+                                              .start_method = mproc::StartMethod::forkserver}),
                mproc::Error);
-  // The process-wide default counts too: no silent fork for a program that chose spawn.
-  mproc::set_start_method(mproc::StartMethod::spawn);
+  // The process-wide default counts too: no silent fork for a program that chose forkserver.
+  mproc::set_start_method(mproc::StartMethod::forkserver);
   EXPECT_THROW(mproc::Pool(mproc::PoolOptions{.processes = 1}), mproc::Error);
   mproc::set_start_method(mproc::StartMethod::fork);
   EXPECT_NO_THROW(mproc::Pool(mproc::PoolOptions{.processes = 1}));

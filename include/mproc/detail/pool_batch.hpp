@@ -1,5 +1,6 @@
-// The typed halves of a pool call: how a task function is named across the fork, the invokers
-// that run one item in a worker, and the Batches that collect results in the parent.
+// The typed halves of a pool call: how a task function is named across the fork (and, for a
+// spawned worker, across an exec), the invokers that run one item in a worker, and the Batches
+// that collect results in the parent.
 #pragma once
 
 #include <cstddef>
@@ -23,6 +24,7 @@
 
 #include "mproc/codec.hpp"
 #include "mproc/detail/pool_core.hpp"
+#include "mproc/detail/remote_call.hpp"
 #include "mproc/error.hpp"
 
 namespace mproc {
@@ -177,14 +179,33 @@ void invoke_chunk(std::uintptr_t w, const std::byte* in, std::size_t count, Pack
   }
 }
 
+// f over T has the packed fast path: T and the result are fixed-size bitwise types.
+template <class F, class T>
+consteval bool has_chunk_invoker() {
+  using R = task_result_t<F, T&&>;
+  if constexpr (std::is_void_v<R>) {
+    return false;
+  } else {
+    return is_packed_v<T> && is_packed_v<R> && std::is_trivially_copyable_v<T>;
+  }
+}
+
+// The ChunkInvoker of f over T, or null.
+template <class F, class T>
+ChunkInvoker chunk_invoker_of() noexcept {
+  if constexpr (has_chunk_invoker<F, T>()) {
+    return &invoke_chunk<F, T, task_result_t<F, T&&>>;
+  } else {
+    return nullptr;
+  }
+}
+
 // Gives a map-like batch of f over T the packed fast path when T and the result allow it.
 template <class F, class T>
 void enable_chunk_invoker(Batch& b) {
-  using R = task_result_t<F, T&&>;
-  if constexpr (!std::is_void_v<R>) {
-    if constexpr (is_packed_v<T> && is_packed_v<R> && std::is_trivially_copyable_v<T>) {
-      b.set_chunk_invoker(&invoke_chunk<F, T, R>, static_cast<std::uint32_t>(sizeof(R)));
-    }
+  if constexpr (has_chunk_invoker<F, T>()) {
+    b.set_chunk_invoker(chunk_invoker_of<F, T>(),
+                        static_cast<std::uint32_t>(sizeof(task_result_t<F, T&&>)));
   }
 }
 
@@ -201,6 +222,73 @@ void invoke_apply(std::uintptr_t w, std::span<const std::byte> args, ResultSink&
   } else {
     put_result<std::remove_cvref_t<R>>(out, std::apply(f, std::move(t)));
   }
+}
+
+// --- naming the call for a spawned worker ------------------------------------------------------
+
+// A spawned worker runs this executable at other addresses, so the parent's invoker and function
+// pointers mean nothing there. Once per worker and call, the parent sends a remote_call message
+// (remote_call.hpp: names as {module, offset}, checked on arrival) whose trampoline, run in the
+// worker, answers the worker's own addresses of the call's invokers and function. Chunks keep
+// carrying the parent's addresses, which the worker translates: fork's path is untouched.
+struct RemoteBinding {
+  std::uint64_t invoker;        // ItemInvoker
+  std::uint64_t fn;             // the function pointer, 0 for a stateless function object
+  std::uint64_t chunk_invoker;  // ChunkInvoker, or 0
+};
+
+template <class F, class T, bool Apply>
+struct PoolBindSignature {};
+
+template <class F, class T, bool Apply>
+void pool_bind_trampoline(const void* fn_address, std::span<const std::byte> payload,
+                          std::vector<std::byte>* result) {
+  if (!payload.empty()) throw DecodeError("mproc: a pool binding message carries a payload");
+  RemoteBinding b{};
+  if constexpr (Apply) {
+    b.invoker = reinterpret_cast<std::uint64_t>(&invoke_apply<F, T>);
+  } else {
+    b.invoker = reinterpret_cast<std::uint64_t>(&invoke_one<F, T>);
+    b.chunk_invoker = reinterpret_cast<std::uint64_t>(chunk_invoker_of<F, T>());
+  }
+  b.fn = reinterpret_cast<std::uint64_t>(fn_address);
+  if (result != nullptr) {
+    const auto* p = reinterpret_cast<const std::byte*>(&b);
+    result->insert(result->end(), p, p + sizeof b);
+  }
+}
+
+template <class F, class T, bool Apply>
+inline constexpr RemoteEntry pool_bind_entry{
+    kRemoteEntryMagic,
+    remote_signature_hash(type_name<PoolBindSignature<F, T, Apply>>()),
+    &pool_bind_trampoline<F, T, Apply>,
+    is_function_pointer_v<F>,
+    true,
+};
+
+// RemoteBinder of f over T (map-like) or over a tuple T (Apply: starmap, apply). Throws
+// mproc::Error if f is a null function pointer or lies in no loaded module.
+template <class F, class T, bool Apply>
+std::vector<std::byte> pool_bind_message(std::uintptr_t fn) {
+  if constexpr (is_function_pointer_v<F>) {
+    if (fn == 0) throw_null_function_pointer();
+  }
+  return begin_remote_message(pool_bind_entry<F, T, Apply>, reinterpret_cast<const void*>(fn),
+                              0);
+}
+
+// Readies a map-like batch of f over T: the packed fast path and the spawned workers' binding.
+template <class F, class T>
+void prepare_one(Batch& b) {
+  enable_chunk_invoker<F, T>(b);
+  b.set_remote_binder(&pool_bind_message<F, T, false>);
+}
+
+// Readies a starmap / apply batch of f over a Tuple of arguments.
+template <class F, class Tuple>
+void prepare_apply(Batch& b) {
+  b.set_remote_binder(&pool_bind_message<F, Tuple, true>);
 }
 
 // --- encoding inputs ---------------------------------------------------------------------------

@@ -22,8 +22,9 @@ namespace mproc {
 
 struct PoolOptions {
   unsigned processes = 0;                      // 0: process_cpu_count()
-  std::optional<StartMethod> start_method{};   // only fork so far
-  std::function<void()> initializer{};         // run once in every worker, replacements too
+  std::optional<StartMethod> start_method{};   // fork or spawn so far
+  // Run once in every worker, replacements too. Under spawn it must hold a plain void(*)().
+  std::function<void()> initializer{};
   std::size_t max_tasks_per_child = 0;         // 0: never replace for age
   std::chrono::milliseconds task_timeout{0};   // 0: none
   std::size_t memory_limit_bytes = 0;          // per worker; 0: none
@@ -69,6 +70,10 @@ struct PackedRun {
 using ChunkInvoker = void (*)(std::uintptr_t fn, const std::byte* in, std::size_t count,
                               PackedRun& run);
 
+// For a worker that does not share this process's memory (spawn): the remote_call message
+// (remote_call.hpp) that names a call's invokers and function there (pool_batch.hpp).
+using RemoteBinder = std::vector<std::byte> (*)(std::uintptr_t fn);
+
 // Encoded inputs of consecutive items. Input index of item i (0-based in the segment) is
 // first_index + i. Items of a fixed-size bitwise type are packed `stride` bytes apart; others
 // are bytes[offsets[i], offsets[i+1]).
@@ -110,6 +115,9 @@ class Batch {
     result_stride_ = result_stride;
   }
   [[nodiscard]] ChunkInvoker chunk_invoker() const noexcept { return chunk_invoker_; }
+  // Makes the batch runnable by spawned workers; without a binder it runs under fork only.
+  void set_remote_binder(RemoteBinder binder) noexcept { remote_binder_ = binder; }
+  [[nodiscard]] RemoteBinder remote_binder() const noexcept { return remote_binder_; }
   [[nodiscard]] std::uint32_t result_stride() const noexcept { return result_stride_; }
   [[nodiscard]] ItemInvoker invoker() const noexcept { return invoker_; }
   [[nodiscard]] std::uintptr_t fn() const noexcept { return fn_; }
@@ -124,6 +132,7 @@ class Batch {
   std::size_t chunksize_;  // 0: adaptive
   ChunkInvoker chunk_invoker_ = nullptr;
   std::uint32_t result_stride_ = 0;
+  RemoteBinder remote_binder_ = nullptr;
   std::unique_ptr<Book> book_;
 };
 
@@ -144,7 +153,8 @@ class PoolCore {
   [[nodiscard]] unsigned processes() const noexcept;
 
   // Hands items to the workers. Throws PoolClosed after close()/terminate(), or the pool's
-  // broken-state error (an initializer failed).
+  // broken-state error (an initializer failed); with spawned workers, Error if the batch's
+  // function cannot be named in them (a null function pointer, one outside every module).
   // `expected` (0: unknown) is the batch's whole item count, known before all of it is submitted;
   // it sizes the chunks.
   void submit(const std::shared_ptr<Batch>& batch, std::shared_ptr<const Segment> items,

@@ -1,0 +1,77 @@
+#include "pool/spawned_worker.hpp"
+
+#include <cstdint>
+#include <functional>
+#include <string>
+
+#include "mproc/codec.hpp"
+#include "mproc/detail/remote_call.hpp"
+#include "pool/channel.hpp"
+#include "sys/fork.hpp"
+#include "sys/memory.hpp"
+#include "sys/shm.hpp"
+
+namespace mproc::pool {
+namespace {
+
+struct SpawnedWorkerStart {
+  std::uint64_t ring_bytes = 0;
+  std::uint64_t max_tasks = 0;
+  std::uint64_t memory_limit = 0;
+  std::uint64_t max_message_size = 0;
+  bool record_start_times = false;
+  std::vector<std::byte> initializer;  // encode_remote_call message, or empty
+  template <class Ar>
+  void serialize(Ar& ar) {
+    ar(ring_bytes, max_tasks, memory_limit, max_message_size, record_start_times, initializer);
+  }
+};
+
+}  // namespace
+
+std::vector<std::byte> spawned_worker_message(const WorkerBootstrap& boot, std::size_t ring_bytes,
+                                              std::span<const std::byte> initializer) {
+  SpawnedWorkerStart s;
+  s.ring_bytes = ring_bytes;
+  s.max_tasks = boot.max_tasks;
+  s.memory_limit = boot.memory_limit;
+  s.max_message_size = boot.max_message_size;
+  s.record_start_times = boot.record_start_times;
+  s.initializer.assign(initializer.begin(), initializer.end());
+  return encode(s);
+}
+
+void run_spawned_worker(std::span<const std::byte> payload,
+                        std::vector<sys::UniqueFd> fds) noexcept {
+  int code = 127;
+  try {
+    if (fds.size() != kFdCount) sys::child::exit_now(127);
+    const auto s = decode<SpawnedWorkerStart>(payload);
+    Channel channel(std::move(fds[kChannelFd]), static_cast<std::size_t>(s.ring_bytes));
+    const sys::SharedMapping shared_map(fds[kSharedFd].get(),
+                                        sys::file_size(fds[kSharedFd].get()));
+    if (shared_map.size() < sizeof(PoolShared)) sys::child::exit_now(127);
+    fds[kSharedFd].reset();
+    std::function<void()> initializer;
+    if (!s.initializer.empty()) {
+      initializer = [&s] { detail::run_remote_call(s.initializer); };
+    }
+    WorkerBootstrap boot;
+    boot.channel = &channel;
+    boot.shared = std::launder(reinterpret_cast<PoolShared*>(shared_map.data()));
+    boot.doorbell_fd = fds[kDoorbellFd].get();
+    boot.initializer = &initializer;
+    boot.max_tasks = static_cast<std::size_t>(s.max_tasks);
+    boot.memory_limit = static_cast<std::size_t>(s.memory_limit);
+    boot.record_start_times = s.record_start_times;
+    boot.max_message_size = static_cast<std::size_t>(s.max_message_size);
+    boot.remote = true;
+    code = worker_main(&boot);
+  } catch (...) {
+    code = 127;
+  }
+  // As a forked worker: no static destructors, no atexit handlers of a program that never ran.
+  sys::child::exit_now(code);
+}
+
+}  // namespace mproc::pool
