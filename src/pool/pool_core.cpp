@@ -20,6 +20,7 @@
 #include <unordered_map>
 
 #include "launch/fork.hpp"
+#include "launch/forkserver.hpp"
 #include "launch/spawn.hpp"
 #include "mproc/detail/remote_call.hpp"
 #include "mproc/codec.hpp"
@@ -113,6 +114,7 @@ struct Worker {
   std::size_t out_pos = 0;
   pool::ResultReader reader{};     // its result ring, parsed
   bool remote = false;             // spawned: chunks need a kBind first (see bind())
+  bool relayed = false;            // a forkserver child: the server reaps it, reports its status
   std::vector<pool::RemoteBindKey> bound{};  // calls named to it so far
   [[nodiscard]] bool sending_big() const noexcept { return out_pos < out_big.size(); }
 };
@@ -135,6 +137,7 @@ struct PoolCore::State {
   pool::PoolShared* shared = new (shared_map.data()) pool::PoolShared{};
   // Spawn: workers are execs that share no memory with us; what they must see is on memfds.
   bool remote = false;
+  bool forkserver = false;  // remote workers come from the forkserver, not posix_spawn
   sys::UniqueFd shared_fd{};                  // the memfd behind shared_map
   std::vector<std::byte> initializer_call{};  // encode_remote_call of the initializer, if any
   sys::UniqueFd doorbell = sys::make_eventfd();
@@ -639,13 +642,23 @@ struct PoolCore::State {
     if (sig == SIGTERM && !w.kill_at) w.kill_at = Clock::now() + opt.kill_grace;
   }
 
+  // The status the forkserver reports for its child `pid` (it has ended: the report is near).
+  static std::optional<int> reap_relayed(int pid) noexcept {
+    try {
+      return launch::forkserver_reap(pid, true);
+    } catch (...) {
+      return std::nullopt;
+    }
+  }
+
   // w's process ended: account for every item it held, then forget it.
   void on_death(Worker& w) {
     drain(w);
     take_open_run(w);
     // nullopt: someone else reaped it (a SIGCHLD handler calling waitpid(-1)); the crash area
     // may still say which signal it was.
-    const std::optional<int> st = sys::reap_pidfd_noexcept(w.pidfd.get(), true);
+    const std::optional<int> st = w.relayed ? reap_relayed(w.pid)
+                                            : sys::reap_pidfd_noexcept(w.pidfd.get(), true);
     const auto& crash_area = w.channel->status().crash;
     std::optional<int> status = st;
     if (!status && crash_area.written.load(std::memory_order_acquire) != 0) {
@@ -771,13 +784,15 @@ struct PoolCore::State {
       fds[pool::kChannelFd] = w->channel->fd();
       fds[pool::kSharedFd] = shared_fd.get();
       fds[pool::kDoorbellFd] = doorbell.get();
-      child = launch::spawn_child(launch::Role::pool_worker, message, fds);
+      child = forkserver ? launch::forkserver_child(launch::Role::pool_worker, message, fds)
+                         : launch::spawn_child(launch::Role::pool_worker, message, fds);
       w->channel->release_fd();
     } else {
       child = launch::fork_child(&pool::worker_main, &boot);
     }
     w->pid = child.pid;
     w->pidfd = std::move(child.pidfd);
+    w->relayed = child.relayed;
     w->spawned_at = Clock::now();
     epoll.add(w->pidfd.get(), w->key);
     workers.push_back(std::move(w));
@@ -949,24 +964,20 @@ struct PoolCore::State {
 PoolCore::PoolCore(PoolOptions options) : s_(std::make_unique<State>()) {
   // The process-wide default counts too: a program that chose spawn must not get forks silently.
   const StartMethod method = options.start_method.value_or(get_start_method());
-  if (method != StartMethod::fork && method != StartMethod::spawn) {
-    throw Error("mproc::Pool: start method '" + std::string(to_string(method)) +
-                "' is not available for pools yet (Process supports it); use StartMethod::fork "
-                "or StartMethod::spawn");
-  }
-  if (method == StartMethod::spawn) {
+  if (method != StartMethod::fork) {
     if (!initialized()) {
-      throw Error(
-          "mproc::Pool: the spawn start method needs mproc::init(argc, argv) as the first "
-          "statement of main: a spawned worker runs this program again, and init() is where it "
-          "becomes the worker");
+      throw Error(std::string("mproc::Pool: the ") + to_string(method) +
+                  " start method needs mproc::init(argc, argv) as the first statement of main: "
+                  "a spawned worker runs this program again and init() is where it becomes the "
+                  "worker; the forkserver is forked by init()");
     }
+    s_->forkserver = method == StartMethod::forkserver;
     if (options.initializer) {
       // A spawned worker can only find code, not this process's objects: a plain function.
       auto* const* fn = options.initializer.target<void (*)()>();
       if (fn == nullptr || *fn == nullptr) {
         throw Error(
-            "mproc::Pool: under the spawn start method the initializer must be a plain function "
+            "mproc::Pool: under spawn and forkserver the initializer must be a plain function "
             "(a void(*)() in the std::function): a spawned worker does not share this process's "
             "memory, so a lambda or other callable stored there cannot reach it");
       }

@@ -1,4 +1,5 @@
-// Pool with StartMethod::spawn: every worker is a fresh exec of this test binary (init() in the
+// Pool with StartMethod::spawn and forkserver (each case runs under both): every worker is a
+// fresh exec of this test binary, or a fork of the server init() started (init() in the
 // test main makes it a worker), so it shares nothing with the test but its channel; the task
 // reaches it named as {module, offset}. Failures, timeouts and recycling behave as under fork.
 #include <dlfcn.h>
@@ -31,9 +32,12 @@ using mproc::PoolOptions;
 using mproc::StartMethod;
 using namespace std::chrono_literals;
 
-PoolOptions spawned(unsigned processes = 2) {
-  return PoolOptions{.processes = processes, .start_method = StartMethod::spawn};
-}
+class PoolExec : public testing::TestWithParam<StartMethod> {
+ protected:
+  [[nodiscard]] PoolOptions spawned(unsigned processes = 2) const {
+    return PoolOptions{.processes = processes, .start_method = GetParam()};
+  }
+};
 
 int square(int x) { return x * x; }
 std::string shout(std::string s) { return s + "!"; }
@@ -113,7 +117,7 @@ int g_initialized_in = 0;
 void remember_pid() { g_initialized_in = static_cast<int>(::getpid()); }
 std::pair<int, int> pid_and_init(int) { return {static_cast<int>(::getpid()), g_initialized_in}; }
 
-TEST(PoolSpawn, MapOfTenThousandItems) {
+TEST_P(PoolExec, MapOfTenThousandItems) {
   Pool pool(spawned());
   std::vector<int> in(10'000);
   std::iota(in.begin(), in.end(), 0);
@@ -122,7 +126,7 @@ TEST(PoolSpawn, MapOfTenThousandItems) {
   for (int x : in) ASSERT_EQ(out[static_cast<std::size_t>(x)], x * x) << x;
 }
 
-TEST(PoolSpawn, ApplyRunsInAFreshProgram) {
+TEST_P(PoolExec, ApplyRunsInAFreshProgram) {
   g_parent_marker = 42;  // a forked worker would see it
   Pool pool(spawned());
   EXPECT_EQ(pool.apply(read_marker), 0);
@@ -131,7 +135,7 @@ TEST(PoolSpawn, ApplyRunsInAFreshProgram) {
   g_parent_marker = 0;
 }
 
-TEST(PoolSpawn, EveryKindOfCall) {
+TEST_P(PoolExec, EveryKindOfCall) {
   Pool pool(spawned());
   const std::vector<std::string> words{"a", "bb", "ccc"};
   EXPECT_EQ(pool.map(shout, words), (std::vector<std::string>{"a!", "bb!", "ccc!"}));
@@ -155,7 +159,7 @@ TEST(PoolSpawn, EveryKindOfCall) {
   EXPECT_EQ(m.get(), (std::vector<int>{25, 36}));
 }
 
-TEST(PoolSpawn, MessagesLargerThanTheRingTravelInPieces) {
+TEST_P(PoolExec, MessagesLargerThanTheRingTravelInPieces) {
   Pool pool(spawned(1));
   std::string big(6u << 20, 'y');  // over a record: sent (and answered) as fragments
   const std::string out = pool.apply(shout, big);
@@ -163,7 +167,7 @@ TEST(PoolSpawn, MessagesLargerThanTheRingTravelInPieces) {
   EXPECT_EQ(out.back(), '!');
 }
 
-TEST(PoolSpawn, ACrashingItemFailsAloneAndThePoolGoesOn) {
+TEST_P(PoolExec, ACrashingItemFailsAloneAndThePoolGoesOn) {
   Pool pool(spawned());
   std::vector<int> in(200);
   std::iota(in.begin(), in.end(), 0);
@@ -183,7 +187,7 @@ TEST(PoolSpawn, ACrashingItemFailsAloneAndThePoolGoesOn) {
   EXPECT_EQ(pool.worker_pids().size(), 2u);
 }
 
-TEST(PoolSpawn, ATaskExceptionIsARemoteError) {
+TEST_P(PoolExec, ATaskExceptionIsARemoteError) {
   Pool pool(spawned());
   const auto out = pool.try_map(throw_on_odd, std::vector<int>{0, 1, 2});
   EXPECT_EQ(out[0].value(), 0);
@@ -196,17 +200,17 @@ TEST(PoolSpawn, ATaskExceptionIsARemoteError) {
   }
 }
 
-TEST(PoolSpawn, RetriesRunACrashedItemOnAFreshWorker) {
+TEST_P(PoolExec, RetriesRunACrashedItemOnAFreshWorker) {
   TempDir dir;
-  Pool pool(PoolOptions{.processes = 2, .start_method = StartMethod::spawn, .retries = 2});
+  Pool pool(PoolOptions{.processes = 2, .start_method = GetParam(), .retries = 2});
   EXPECT_EQ(pool.apply(crash_first_time, dir.file("flaky")), 7);
   EXPECT_THROW(pool.apply(always_crash, 0), mproc::WorkerCrashed);
   EXPECT_EQ(pool.apply(square, 5), 25);
 }
 
-TEST(PoolSpawn, AThrowingInitializerFailsClearly) {
+TEST_P(PoolExec, AThrowingInitializerFailsClearly) {
   try {
-    Pool pool(PoolOptions{.processes = 2, .start_method = StartMethod::spawn,
+    Pool pool(PoolOptions{.processes = 2, .start_method = GetParam(),
                           .initializer = throwing_init});
     (void)pool.map(square, std::vector<int>{1, 2, 3});
     FAIL() << "expected an error";
@@ -215,11 +219,11 @@ TEST(PoolSpawn, AThrowingInitializerFailsClearly) {
   }
 }
 
-TEST(PoolSpawn, MemoryLimitFailsTheItemAlone) {
+TEST_P(PoolExec, MemoryLimitFailsTheItemAlone) {
 #if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
   GTEST_SKIP() << "RLIMIT_AS cannot bound a sanitized process; the plain build runs this test";
 #endif
-  Pool pool(PoolOptions{.processes = 1, .start_method = StartMethod::spawn,
+  Pool pool(PoolOptions{.processes = 1, .start_method = GetParam(),
                         .memory_limit_bytes = 64u << 20});
   const auto rs = pool.try_map(alloc_mib, std::vector<int>{1, 512, 1});
   EXPECT_TRUE(rs[0].ok());
@@ -227,8 +231,8 @@ TEST(PoolSpawn, MemoryLimitFailsTheItemAlone) {
   EXPECT_TRUE(rs[2].ok());
 }
 
-TEST(PoolSpawn, TaskTimeoutKillsAndReplacesTheWorker) {
-  Pool pool(PoolOptions{.processes = 1, .start_method = StartMethod::spawn,
+TEST_P(PoolExec, TaskTimeoutKillsAndReplacesTheWorker) {
+  Pool pool(PoolOptions{.processes = 1, .start_method = GetParam(),
                         .task_timeout = std::chrono::milliseconds(300)});
   const auto before = pool.worker_pids();
   const auto out = pool.try_map(hang_on_7, std::vector<int>{5, 6, 7, 8}, 1);
@@ -241,28 +245,28 @@ TEST(PoolSpawn, TaskTimeoutKillsAndReplacesTheWorker) {
   EXPECT_NE(pool.worker_pids(), before);
 }
 
-TEST(PoolSpawn, MaxTasksPerChildRecyclesWorkers) {
-  Pool pool(PoolOptions{.processes = 1, .start_method = StartMethod::spawn,
+TEST_P(PoolExec, MaxTasksPerChildRecyclesWorkers) {
+  Pool pool(PoolOptions{.processes = 1, .start_method = GetParam(),
                         .max_tasks_per_child = 2});
   const auto pids = pool.map(my_pid, std::vector<int>(8, 0), 1);
   const std::set<int> distinct(pids.begin(), pids.end());
   EXPECT_EQ(distinct.size(), 4u);  // two items per worker
 }
 
-TEST(PoolSpawn, AnInitializerFunctionRunsInEveryWorker) {
-  Pool pool(PoolOptions{.processes = 2, .start_method = StartMethod::spawn,
+TEST_P(PoolExec, AnInitializerFunctionRunsInEveryWorker) {
+  Pool pool(PoolOptions{.processes = 2, .start_method = GetParam(),
                         .initializer = remember_pid, .max_tasks_per_child = 3});
   const auto out = pool.map(pid_and_init, std::vector<int>(12, 0), 1);
   for (const auto& [pid, init] : out) EXPECT_EQ(init, pid);  // replacements ran it too
 }
 
-TEST(PoolSpawn, WhatCannotCrossIsAnError) {
+TEST_P(PoolExec, WhatCannotCrossIsAnError) {
   std::string state = "captured";
   // A closure in the std::function: it lives in this process's memory only.
-  EXPECT_THROW(Pool(PoolOptions{.processes = 1, .start_method = StartMethod::spawn,
+  EXPECT_THROW(Pool(PoolOptions{.processes = 1, .start_method = GetParam(),
                                 .initializer = [state] { (void)state.size(); }}),
                mproc::Error);
-  EXPECT_THROW(Pool(PoolOptions{.processes = 1, .start_method = StartMethod::spawn,
+  EXPECT_THROW(Pool(PoolOptions{.processes = 1, .start_method = GetParam(),
                                 .initializer = [] {}}),
                mproc::Error);
   Pool pool(spawned(1));
@@ -274,7 +278,7 @@ TEST(PoolSpawn, WhatCannotCrossIsAnError) {
 
 // A function the workers cannot find (its library is loaded here only) fails its items with the
 // reason, and the pool goes on; a forked pool has the library and runs it.
-TEST(PoolSpawn, AFunctionInALibraryTheWorkersLackFailsItsItems) {
+TEST_P(PoolExec, AFunctionInALibraryTheWorkersLackFailsItsItems) {
   void* plugin = ::dlopen(MPROC_REMOTE_PLUGIN, RTLD_NOW | RTLD_LOCAL);
   ASSERT_NE(plugin, nullptr) << ::dlerror();
   auto* answer = reinterpret_cast<int (*)()>(::dlsym(plugin, "mproc_remote_plugin_answer"));
@@ -296,8 +300,8 @@ TEST(PoolSpawn, AFunctionInALibraryTheWorkersLackFailsItsItems) {
   ::dlclose(plugin);
 }
 
-TEST(PoolSpawn, TheProcessWideDefaultCounts) {
-  mproc::set_start_method(StartMethod::spawn);
+TEST_P(PoolExec, TheProcessWideDefaultCounts) {
+  mproc::set_start_method(GetParam());
   int seen = -1;
   g_parent_marker = 7;  // a forked worker would see it
   try {
@@ -312,7 +316,7 @@ TEST(PoolSpawn, TheProcessWideDefaultCounts) {
 
 // Spawning execs: threads holding locks in the parent (here: a mutex and malloc's) cannot
 // deadlock a worker, as they can with fork.
-TEST(PoolSpawn, BusyThreadsHoldingLocksDoNotHangTheWorkers) {
+TEST_P(PoolExec, BusyThreadsHoldingLocksDoNotHangTheWorkers) {
   std::atomic<bool> stop{false};
   std::mutex mu;
   std::vector<std::thread> threads;
@@ -338,5 +342,11 @@ TEST(PoolSpawn, BusyThreadsHoldingLocksDoNotHangTheWorkers) {
   for (auto& t : threads) t.join();
   EXPECT_TRUE(all_right);
 }
+
+INSTANTIATE_TEST_SUITE_P(StartMethods, PoolExec,
+                         testing::Values(StartMethod::spawn, StartMethod::forkserver),
+                         [](const testing::TestParamInfo<StartMethod>& info) {
+                           return std::string(mproc::to_string(info.param));
+                         });
 
 }  // namespace

@@ -135,15 +135,14 @@ TEST(Pool, DefaultSizeIsTheUsableCpuCount) {
   EXPECT_EQ(pool.worker_pids().size(), pool.processes());
 }
 
-TEST(Pool, UnavailableStartMethodIsAClearError) {
-  EXPECT_THROW(mproc::Pool(mproc::PoolOptions{.processes = 1,
-                                              .start_method = mproc::StartMethod::forkserver}),
-               mproc::Error);
-  // The process-wide default counts too: no silent fork for a program that chose forkserver.
-  mproc::set_start_method(mproc::StartMethod::forkserver);
-  EXPECT_THROW(mproc::Pool(mproc::PoolOptions{.processes = 1}), mproc::Error);
-  mproc::set_start_method(mproc::StartMethod::fork);
-  EXPECT_NO_THROW(mproc::Pool(mproc::PoolOptions{.processes = 1}));
+int plus_one_for_methods(int x) { return x + 1; }
+
+TEST(Pool, EveryStartMethodMakesAWorkingPool) {
+  for (auto method : {mproc::StartMethod::fork, mproc::StartMethod::spawn,
+                      mproc::StartMethod::forkserver}) {
+    mproc::Pool pool(mproc::PoolOptions{.processes = 1, .start_method = method});
+    EXPECT_EQ(pool.apply(plus_one_for_methods, 41), 42) << mproc::to_string(method);
+  }
 }
 
 TEST(Pool, JoinBeforeCloseIsAnError) {
