@@ -1,6 +1,7 @@
 #include "sys/socket.hpp"
 
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/uio.h>
 
 #include <algorithm>
@@ -98,6 +99,12 @@ std::vector<UniqueFd> recv_fds(int fd, std::size_t count) {
     detail::throw_errno("recvmsg(SCM_RIGHTS)", EPROTO);  // `out` closes what did arrive
   }
   return out;
+}
+
+bool is_socket(int fd) {
+  struct stat st {};
+  check_unix(::fstat(fd, &st), "fstat");
+  return S_ISSOCK(st.st_mode);
 }
 
 }  // namespace mproc::sys

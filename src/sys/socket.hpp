@@ -35,4 +35,7 @@ void send_fds(int fd, std::span<const int> fds);
 // (any that did arrive are closed).
 [[nodiscard]] std::vector<UniqueFd> recv_fds(int fd, std::size_t count);
 
+// True when fd is a socket (fstat: S_ISSOCK). SystemError("fstat") when fd is not open.
+[[nodiscard]] bool is_socket(int fd);
+
 }  // namespace mproc::sys
