@@ -8,9 +8,10 @@
 // T is trivially copyable (raw bytes in shared memory). The size is fixed at construction.
 // Element access is unsynchronised, as in C: take get_lock() (recursive, robust) or use
 // disjoint elements or atomics (std::atomic_ref) when several processes write.
-// Copies of an Array share the same elements and lock (a sealed memfd mapping, freed with its last
-// user; a process it is exported to, mproc/detail/handle.hpp, maps the same elements and lock). Like std::span, const access still yields writable elements.
-// Across fork: a child (Process, Pool worker) sees the same elements and lock.
+// Copies of an Array share the same elements and lock (a sealed memfd mapping, freed with its
+// last user). Like std::span, const access still yields writable elements.
+// Across fork: a child (Process, Pool worker) sees the same elements and lock. Across exec: a
+// process it is exported to (mproc/detail/handle.hpp) maps the same elements and lock.
 // Peer death: a holder that dies leaves the lock to the next acquirer with mproc::OwnerDied
 // (see detail/robust_mutex.hpp).
 #pragma once

@@ -22,12 +22,12 @@
 #pragma once
 
 #include <chrono>
-#include <utility>
 #include <cstdint>
+#include <utility>
 
 #include "mproc/detail/timeout.hpp"
-#include "mproc/shared_memory.hpp"
 #include "mproc/error.hpp"
+#include "mproc/shared_memory.hpp"
 
 namespace mproc {
 
@@ -42,7 +42,7 @@ namespace detail {
 struct BarrierState;  // src/sync/barrier.cpp
 template <class T>
 struct HandleTraits;  // mproc/detail/handle.hpp
-}
+}  // namespace detail
 
 class Barrier {
  public:

@@ -6,8 +6,9 @@
 //
 // A futex sequence word in its own small sealed memfd mapping, plus the Lock it is used with (its
 // own, or one passed in). Copies are the same condition; forked children (Process, Pool workers)
-// inherit it, and a process it is exported to (mproc/detail/handle.hpp) maps both again. No pthread_cond_t: a waiter killed inside wait() leaves nothing
-// behind, so notify() never blocks and the other waiters are not affected.
+// inherit it, and a process it is exported to (mproc/detail/handle.hpp) maps both again. No
+// pthread_cond_t: a waiter killed inside wait() leaves nothing behind, so notify() never blocks and
+// the other waiters are not affected.
 //
 // wait() must be called with the lock held once (an RLock held recursively stays held while
 // waiting, unlike Python's: the notifier could then never take it). It releases the lock, sleeps
@@ -25,12 +26,12 @@
 #pragma once
 
 #include <chrono>
-#include <utility>
 #include <cstdint>
+#include <utility>
 
 #include "mproc/detail/timeout.hpp"
-#include "mproc/shared_memory.hpp"
 #include "mproc/lock.hpp"
+#include "mproc/shared_memory.hpp"
 
 namespace mproc {
 
@@ -38,7 +39,7 @@ namespace detail {
 struct ConditionState;  // src/sync/condition.cpp
 template <class T>
 struct HandleTraits;  // mproc/detail/handle.hpp
-}
+}  // namespace detail
 
 class Condition {
  public:

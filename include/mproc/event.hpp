@@ -29,7 +29,7 @@ namespace detail {
 struct EventState;  // src/sync/event.cpp
 template <class T>
 struct HandleTraits;  // mproc/detail/handle.hpp
-}
+}  // namespace detail
 
 class Event {
  public:

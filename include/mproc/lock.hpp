@@ -38,7 +38,7 @@ namespace detail {
 struct MutexState;  // src/sync/lock.cpp
 template <class T>
 struct HandleTraits;  // mproc/detail/handle.hpp
-}
+}  // namespace detail
 
 // Shared code of Lock and RLock; use those.
 class BasicLock {

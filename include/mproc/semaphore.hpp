@@ -18,8 +18,8 @@
 #pragma once
 
 #include <chrono>
-#include <utility>
 #include <cstdint>
+#include <utility>
 
 #include "mproc/detail/timeout.hpp"
 #include "mproc/shared_memory.hpp"
@@ -30,7 +30,7 @@ namespace detail {
 struct SemaphoreState;  // src/sync/semaphore.cpp
 template <class T>
 struct HandleTraits;  // mproc/detail/handle.hpp
-}
+}  // namespace detail
 
 class Semaphore {
  public:

@@ -17,8 +17,8 @@ ExportedHandle export_queue(const std::shared_ptr<QueueCore>& core) {
   return HandleWriter(HandleKind::queue).memory(core->memory()).finish();
 }
 
-std::shared_ptr<QueueCore> import_queue(std::span<const std::byte> bytes,
-                                        std::span<UniqueFd> fds, const char* type) {
+std::shared_ptr<QueueCore> import_queue(std::span<const std::byte> bytes, std::span<UniqueFd> fds,
+                                        const char* type) {
   HandleReader reader(bytes, fds, HandleKind::queue, type);
   SharedMemory memory = reader.memory();
   reader.finish();
@@ -26,8 +26,7 @@ std::shared_ptr<QueueCore> import_queue(std::span<const std::byte> bytes,
 }
 
 ExportedHandle export_locked_segment(const LockedSegment& segment, HandleKind kind,
-                                     std::size_t elem_size, std::size_t align,
-                                     std::size_t count) {
+                                     std::size_t elem_size, std::size_t align, std::size_t count) {
   return HandleWriter(kind).u64(elem_size).u64(align).u64(count).memory(segment.memory()).finish();
 }
 

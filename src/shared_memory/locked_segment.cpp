@@ -17,8 +17,7 @@ std::size_t payload_offset(std::size_t align) {
 }
 }  // namespace
 
-std::size_t LockedSegment::total_size(std::size_t count, std::size_t elem_size,
-                                      std::size_t align) {
+std::size_t LockedSegment::total_size(std::size_t count, std::size_t elem_size, std::size_t align) {
   const std::size_t offset = payload_offset(align);
   const std::size_t max = std::numeric_limits<std::size_t>::max() - offset;
   if (elem_size != 0 && count > max / elem_size) {

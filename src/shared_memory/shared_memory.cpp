@@ -84,17 +84,16 @@ SharedMemory detail::ShmAccess::anonymous(std::size_t size, const char* label) {
   return SharedMemory(map_segment(sys::memfd_of_size(label, size), size, {}));
 }
 
-int detail::ShmAccess::fd(const SharedMemory& memory) noexcept {
-  return memory.segment_->fd.get();
-}
+int detail::ShmAccess::fd(const SharedMemory& memory) noexcept { return memory.segment_->fd.get(); }
 
 SharedMemory detail::ShmAccess::adopt(sys::UniqueFd fd, std::size_t size, std::string name,
-                                       const std::string& what) {
+                                      const std::string& what) {
   // I3: an anonymous segment is only trusted when no holder of its fd can change its size under
   // our mapping (a shrink would turn our accesses into SIGBUS).
   if (name.empty() && !sys::size_sealed(fd.get())) {
-    throw Error(what + ": the memory passed is not a memfd sealed against shrinking and growing "
-                       "(F_SEAL_SHRINK | F_SEAL_GROW); refused");
+    throw Error(what +
+                ": the memory passed is not a memfd sealed against shrinking and growing "
+                "(F_SEAL_SHRINK | F_SEAL_GROW); refused");
   }
   const std::size_t actual = sys::file_size(fd.get());
   if (actual != size || size == 0) {

@@ -67,8 +67,7 @@ ExportedHandle HandleTraits<Event>::export_of(const Event& event) {
   return HandleWriter(HandleKind::event).memory(event.memory_).finish();
 }
 
-Event HandleTraits<Event>::import_from(std::span<const std::byte> bytes,
-                                       std::span<UniqueFd> fds) {
+Event HandleTraits<Event>::import_from(std::span<const std::byte> bytes, std::span<UniqueFd> fds) {
   HandleReader reader(bytes, fds, HandleKind::event, "Event");
   SharedMemory memory = reader.memory(sizeof(EventState));
   reader.finish();

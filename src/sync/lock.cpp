@@ -11,7 +11,6 @@
 
 namespace mproc {
 
-
 namespace {
 bool check(sys::RobustMutex::Result r) {
   if (r == sys::RobustMutex::Result::owner_died) throw OwnerDied();

@@ -21,7 +21,7 @@ struct MutexState {
 // The memory and state of a lock from reader's next fd and field; Error unless its recursion is
 // `recursive`.
 inline std::pair<SharedMemory, MutexState*> import_lock_state(HandleReader& reader,
-                                                               bool recursive) {
+                                                              bool recursive) {
   SharedMemory memory = reader.memory(sizeof(MutexState));
   MutexState* state = imported_state<MutexState>(memory);
   if (state->recursive != recursive) {

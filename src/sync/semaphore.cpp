@@ -6,9 +6,9 @@
 #include <limits>
 #include <string>
 
-#include "mproc/error.hpp"
 #include "handle/wire.hpp"
 #include "mproc/detail/handle.hpp"
+#include "mproc/error.hpp"
 #include "sync/shared_state.hpp"
 #include "sys/futex.hpp"
 

@@ -185,8 +185,7 @@ TEST(Handle, AnotherKindOrLayoutIsRefused) {
                                        dup_fds(detail::export_handle(v)), "bytes aligned to");
   mproc::Semaphore unbounded;
   expect_refused<mproc::BoundedSemaphore>(detail::export_handle(unbounded).bytes,
-                                          dup_fds(detail::export_handle(unbounded)),
-                                          "not bounded");
+                                          dup_fds(detail::export_handle(unbounded)), "not bounded");
 }
 
 TEST(Handle, WrongFdCountsAndDamagedBytesAreRefused) {

@@ -82,11 +82,11 @@ struct HandleTraits {};
 
 // The types whose objects can be passed to a process that does not share our memory.
 template <class T>
-concept handle =
-    requires(const T& object, std::span<const std::byte> bytes, std::span<UniqueFd> fds) {
-      { HandleTraits<T>::export_of(object) } -> std::same_as<ExportedHandle>;
-      { HandleTraits<T>::import_from(bytes, fds) } -> std::same_as<T>;
-    };
+concept handle = requires(const T& object, std::span<const std::byte> bytes,
+                          std::span<UniqueFd> fds) {
+  { HandleTraits<T>::export_of(object) } -> std::same_as<ExportedHandle>;
+  { HandleTraits<T>::import_from(bytes, fds) } -> std::same_as<T>;
+};
 
 // The description and the (borrowed) fds of `object`. Error when it has no shared state.
 template <handle T>
@@ -128,11 +128,11 @@ struct ImportedSegment {
 // --- the handle types ---
 
 // Non-template types: defined beside each type (src/sync/*.cpp, src/shared_memory/).
-#define MPROC_DETAIL_HANDLE_TRAITS(Type)                                                       \
-  template <>                                                                                  \
-  struct HandleTraits<Type> {                                                                  \
-    static ExportedHandle export_of(const Type& object);                                       \
-    static Type import_from(std::span<const std::byte> bytes, std::span<UniqueFd> fds);       \
+#define MPROC_DETAIL_HANDLE_TRAITS(Type)                                                \
+  template <>                                                                           \
+  struct HandleTraits<Type> {                                                           \
+    static ExportedHandle export_of(const Type& object);                                \
+    static Type import_from(std::span<const std::byte> bytes, std::span<UniqueFd> fds); \
   }
 MPROC_DETAIL_HANDLE_TRAITS(Lock);
 MPROC_DETAIL_HANDLE_TRAITS(RLock);
