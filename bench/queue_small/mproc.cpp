@@ -30,9 +30,6 @@ void BM_mproc_queue_small(benchmark::State& state) {
   q.close();
   producer.join();
   state.SetItemsProcessed(state.iterations() * kBatch);
-  state.counters["ns_per_item"] = benchmark::Counter(
-      static_cast<double>(state.iterations() * kBatch),
-      benchmark::Counter::kIsRate | benchmark::Counter::kInvert);
 }
 BENCHMARK(BM_mproc_queue_small)->Name("queue_small/mproc")->UseRealTime()->Unit(benchmark::kMillisecond);
 

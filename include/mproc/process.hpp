@@ -24,10 +24,10 @@
 // Peer death: join()/exitcode() report a child that died in any way; nothing hangs on a dead
 // child.
 //
-// Start methods: fork and spawn; forkserver is not available yet (start() throws mproc::Error).
-// With fork the child is a copy of the parent at start(): fn may be any callable and the child
-// sees the parent's memory as it was. With spawn the child is a fresh exec of this program
-// (mproc::init must be the first statement of main): fn must be a task function (a function
+// Start methods: all three. With fork the child is a copy of the parent at start(): fn may be
+// any callable and the child sees the parent's memory as it was. With spawn the child is a fresh
+// exec of this program, with forkserver a fork of the server mproc::init started (init must be
+// the first statement of main for both): fn must be a task function (a function
 // pointer, a captureless lambda or empty callable, a trivially copyable or serializable closure)
 // and every argument transferable and not a pointer — else start() throws mproc::Error.
 // Handles (Queue, Pipe, locks, shared memory) cannot be spawn arguments yet. Forking a parent whose other threads hold locks at
@@ -132,8 +132,9 @@ class Process {
   ~Process();
 
   // Starts the child; returns once it is running with its parent-death signal armed.
-  // Throws mproc::Error when called twice, from another process than the creator, or for a start
-  // method that is not available; SystemError when the system refuses (fork: EAGAIN, ...).
+  // Throws mproc::Error when called twice, from another process than the creator, or for a task
+  // that cannot cross an exec (spawn, forkserver) or without mproc::init; SystemError when the
+  // system refuses (fork: EAGAIN, ...).
   void start();
 
   // Waits for the child to end and reaps it. Error before start(). Safe to call again.

@@ -14,7 +14,9 @@
 // child may deadlock on a lock whose owner does not exist in it. `spawn` lifts that: the child is
 // a fresh exec of this program (/proc/self/exe with the arguments init() saved), which init()
 // turns into the worker; it needs init() and task functions that can cross an exec (API.md).
-// `forkserver` is not available yet: starting a process with it throws mproc::Error.
+// `forkserver` (after init(): the server it forks while the program has one thread starts the
+// children) lifts it too, with spawn's rules for tasks. Both work for Process; a Pool needs fork
+// yet, so fork stays the default after init() for now.
 #pragma once
 
 namespace mproc {
@@ -23,7 +25,7 @@ enum class StartMethod { fork, forkserver, spawn };
 
 // Call first in main, before any thread starts: `mproc::init(argc, argv);`. In a child started
 // with StartMethod::spawn, it runs that child's task and ends the process: it never returns
-// there. In the program itself it saves argc/argv for spawn and returns. Error when called twice
+// there. In the program itself it saves argc/argv for spawn, forks the forkserver, and returns. Error when called twice
 // or after other threads started.
 void init(int argc, char** argv);
 

@@ -887,7 +887,7 @@ PoolCore::PoolCore(PoolOptions options) : s_(std::make_unique<State>()) {
   if (const StartMethod method = options.start_method.value_or(get_start_method());
       method != StartMethod::fork) {
     throw Error("mproc::Pool: start method '" + std::string(to_string(method)) +
-                "' is not available for pools yet (Process supports spawn); use "
+                "' is not available for pools yet (Process supports spawn and forkserver); use "
                 "StartMethod::fork");
   }
   s_->opt = std::move(options);

@@ -10,6 +10,7 @@
 
 #include "error/exception_info.hpp"
 #include "launch/fork.hpp"
+#include "launch/forkserver.hpp"
 #include "launch/spawn.hpp"
 #include "mproc/codec.hpp"
 #include "mproc/detail/remote_call.hpp"
@@ -51,6 +52,7 @@ struct ProcessState {
   std::mutex mu;  // guards what follows; never taken in a child (creator check comes first)
   bool started = false;
   sys::UniqueFd pidfd;          // set once, in start()
+  bool relayed = false;         // a forkserver child: its status comes from the server
   std::optional<int> exitcode;  // set once the child was reaped
 };
 }  // namespace detail
@@ -126,9 +128,26 @@ void check_started(const ProcessState& s, const char* what) {
   }
 }
 
+// The child's exit code once it has exited (block: it has, wait for the status). A forkserver
+// child is the server's to reap; the server reports its status.
+std::optional<int> reap(ProcessState& s, bool block) {
+  if (s.relayed) return launch::forkserver_reap(s.pid.load(std::memory_order_relaxed), block);
+  return sys::reap_pidfd(s.pidfd.get(), block);
+}
+
+std::optional<int> reap_noexcept(ProcessState& s) noexcept {
+  try {
+    return reap(s, true);
+  } catch (...) {
+    return std::nullopt;
+  }
+}
+
 // Reaps the child if it has exited. Requires s.mu held and s.started.
 void poll_exit(ProcessState& s) {
-  if (!s.exitcode) s.exitcode = sys::reap_pidfd(s.pidfd.get(), false);
+  if (!s.exitcode && (!s.relayed || sys::wait_readable(s.pidfd.get(), std::chrono::nanoseconds(0)))) {
+    s.exitcode = reap(s, false);
+  }
 }
 
 // Waits (without holding the lock) for the pidfd, then reaps. True once reaped.
@@ -143,7 +162,7 @@ bool wait_and_reap(ProcessState& s, const char* what,
   if (!sys::wait_readable(s.pidfd.get(), timeout)) return false;
   std::lock_guard lock(s.mu);
   // A pidfd is readable once the whole process has exited, so this reap does not block.
-  if (!s.exitcode) s.exitcode = sys::reap_pidfd(s.pidfd.get(), true);
+  if (!s.exitcode) s.exitcode = reap(s, true);
   return true;
 }
 
@@ -174,7 +193,7 @@ void finish(ProcessState& s) noexcept {
       }
     }
   }
-  s.exitcode = sys::reap_pidfd_noexcept(fd, true);
+  s.exitcode = reap_noexcept(s);
 }
 
 }  // namespace
@@ -237,13 +256,9 @@ ProcessState& Process::impl() const {
 void Process::start() {
   ProcessState& s = impl();
   check_creator(s, "start");
-  if (s.method == StartMethod::forkserver) {
-    throw Error("Process::start: the start method 'forkserver' is not available yet; use fork or "
-                "spawn (Process " + s.name + ")");
-  }
   // Encoded before the lock: it may throw for a task that cannot cross an exec.
   std::vector<std::byte> message;
-  if (s.method == StartMethod::spawn) {
+  if (s.method != StartMethod::fork) {
     message = detail::process_start_message(s.name, s.child_prefix, s.task->remote_call());
   }
   // Held across the fork so no other thread sees a half-started Process. The child never takes
@@ -253,9 +268,19 @@ void Process::start() {
     throw Error("Process::start: Process " + s.name +
                 " was already started; a Process can be started only once");
   }
-  launch::Child child = s.method == StartMethod::spawn
-                            ? launch::spawn_child(launch::Role::process, message)
-                                                       : launch::fork_child(&child_main, &s);
+  launch::Child child;
+  switch (s.method) {
+    case StartMethod::fork:
+      child = launch::fork_child(&child_main, &s);
+      break;
+    case StartMethod::spawn:
+      child = launch::spawn_child(launch::Role::process, message);
+      break;
+    case StartMethod::forkserver:
+      child = launch::forkserver_child(launch::Role::process, message);
+      break;
+  }
+  s.relayed = child.relayed;
   s.pidfd = std::move(child.pidfd);
   s.pid.store(child.pid, std::memory_order_release);
   s.started = true;

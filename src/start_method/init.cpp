@@ -7,6 +7,7 @@
 #include <span>
 #include <string>
 
+#include "launch/forkserver.hpp"
 #include "launch/spawn.hpp"
 #include "mproc/error.hpp"
 #include "mproc/start_method.hpp"
@@ -31,18 +32,21 @@ constexpr long kOwnThreads = 2;  // ThreadSanitizer's runtime runs a background 
 constexpr long kOwnThreads = 1;
 #endif
 
+// A spawned or forkserver child becomes what its start message says. Never returns.
+void run_role(launch::StartMessage& message) noexcept {
+  switch (message.role) {
+    case launch::Role::process:
+      detail::run_spawned_process(message.payload);
+    case launch::Role::pool_worker:
+      break;
+  }
+  std::_Exit(127);  // a role this build does not know: nothing to run
+}
+
 }  // namespace
 
 void init(int argc, char** argv) {
-  if (auto message = launch::take_start_message()) {  // a spawned child: never returns
-    switch (message->role) {
-      case launch::Role::process:
-        detail::run_spawned_process(message->payload);
-      case launch::Role::pool_worker:
-        break;
-    }
-    std::_Exit(127);  // a role this build does not know: nothing to run
-  }
+  if (auto message = launch::take_start_message()) run_role(*message);  // a spawned child
   if (launch::have_arguments()) {
     throw Error("mproc::init: called twice; call it once, first thing in main");
   }
@@ -51,6 +55,8 @@ void init(int argc, char** argv) {
                 " threads; call init first thing in main, before anything starts a thread");
   }
   (void)launch::save_arguments(argc, argv);
+  // While this process has one thread: the forkserver's children are forked from this state.
+  launch::start_forkserver(&run_role);
 }
 
 bool initialized() noexcept { return launch::have_arguments(); }

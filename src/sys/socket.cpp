@@ -101,6 +101,52 @@ std::vector<UniqueFd> recv_fds(int fd, std::size_t count) {
   return out;
 }
 
+void send_record(int fd, std::span<const std::byte> data, std::span<const int> fds) {
+  if (fds.size() > kMaxPassedFds) detail::throw_errno("sendmsg(record)", EINVAL);
+  iovec iov{const_cast<std::byte*>(data.data()), data.size()};
+  alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int) * kMaxPassedFds)]{};
+  msghdr msg{};
+  msg.msg_iov = &iov;
+  msg.msg_iovlen = 1;
+  if (!fds.empty()) {
+    msg.msg_control = control;
+    msg.msg_controllen = CMSG_SPACE(sizeof(int) * fds.size());
+    cmsghdr* c = CMSG_FIRSTHDR(&msg);
+    c->cmsg_level = SOL_SOCKET;
+    c->cmsg_type = SCM_RIGHTS;
+    c->cmsg_len = CMSG_LEN(sizeof(int) * fds.size());
+    std::memcpy(CMSG_DATA(c), fds.data(), sizeof(int) * fds.size());
+  }
+  const auto sent = call_unix("sendmsg(record)", [&] { return ::sendmsg(fd, &msg, MSG_NOSIGNAL); });
+  if (static_cast<std::size_t>(sent) != data.size()) detail::throw_errno("sendmsg(record)", EPROTO);
+}
+
+bool recv_record(int fd, std::span<std::byte> data, std::vector<UniqueFd>& fds) {
+  iovec iov{data.data(), data.size()};
+  alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int) * kMaxPassedFds)]{};
+  msghdr msg{};
+  msg.msg_iov = &iov;
+  msg.msg_iovlen = 1;
+  msg.msg_control = control;
+  msg.msg_controllen = sizeof control;
+  const ssize_t n = call_unix("recvmsg(record)",
+                              [&] { return ::recvmsg(fd, &msg, MSG_CMSG_CLOEXEC | MSG_WAITALL); });
+  for (cmsghdr* c = CMSG_FIRSTHDR(&msg); c != nullptr; c = CMSG_NXTHDR(&msg, c)) {
+    if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS) continue;
+    const std::size_t k = (c->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+    for (std::size_t i = 0; i < k; ++i) {
+      int v;
+      std::memcpy(&v, CMSG_DATA(c) + i * sizeof(int), sizeof v);
+      fds.emplace_back(v);
+    }
+  }
+  if (n == 0) return false;
+  if (static_cast<std::size_t>(n) != data.size() || (msg.msg_flags & MSG_CTRUNC) != 0) {
+    detail::throw_errno("recvmsg(record)", EPROTO);
+  }
+  return true;
+}
+
 bool is_socket(int fd) {
   struct stat st {};
   check_unix(::fstat(fd, &st), "fstat");

@@ -35,6 +35,12 @@ void send_fds(int fd, std::span<const int> fds);
 // (any that did arrive are closed).
 [[nodiscard]] std::vector<UniqueFd> recv_fds(int fd, std::size_t count);
 
+// A small record (sent whole by one sendmsg) with fds attached, and its receiving side: reads
+// exactly data.size() bytes (MSG_WAITALL) and returns the fds that came with them (close-on-exec).
+// recv_record returns false at end of stream. Both throw SystemError.
+void send_record(int fd, std::span<const std::byte> data, std::span<const int> fds);
+[[nodiscard]] bool recv_record(int fd, std::span<std::byte> data, std::vector<UniqueFd>& fds);
+
 // True when fd is a socket (fstat: S_ISSOCK). SystemError("fstat") when fd is not open.
 [[nodiscard]] bool is_socket(int fd);
 

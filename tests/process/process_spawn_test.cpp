@@ -1,5 +1,7 @@
-// Process with StartMethod::spawn: the child is a fresh exec of this test binary (init() in the
-// test main diverts it), so it shares nothing with the parent but what the task carries.
+// Process with StartMethod::spawn and StartMethod::forkserver: the child is a fresh exec of this
+// test binary (init() in the test main diverts it), or a fork of the server init() started while
+// the binary had one thread; either way it shares nothing with the parent but what the task
+// carries. Each case runs under both (ProcessExec/...), then the spawn-only ones.
 #include <gtest/gtest.h>
 #include <fcntl.h>
 #include <signal.h>
@@ -9,6 +11,7 @@
 #include <atomic>
 #include <chrono>
 #include <cstdlib>
+#include <fstream>
 #include <mutex>
 #include <stdexcept>
 #include <string>
@@ -28,6 +31,20 @@ using namespace std::chrono_literals;
 
 ProcessOptions spawned() { return ProcessOptions{.start_method = StartMethod::spawn}; }
 
+class ProcessExec : public testing::TestWithParam<StartMethod> {
+ protected:
+  [[nodiscard]] ProcessOptions opts() const { return ProcessOptions{.start_method = GetParam()}; }
+};
+
+// The parent of pid, from /proc/<pid>/stat.
+int server_pid_of(int pid) {
+  std::ifstream in("/proc/" + std::to_string(pid) + "/stat");
+  std::string line;
+  std::getline(in, line);
+  const auto paren = line.rfind(')');
+  return paren == std::string::npos ? 0 : std::atoi(line.c_str() + paren + 4);
+}
+
 // What the parent changes before starting; a spawned child must not see it.
 int g_parent_marker = 0;
 
@@ -43,33 +60,33 @@ void exit_if_not(std::string s, std::vector<int> v, int expect_sum) {
 
 TEST(ProcessSpawn, TheTestBinaryIsInitialized) { EXPECT_TRUE(mproc::initialized()); }
 
-TEST(ProcessSpawn, ExitCodeOfAFunctionPointerTask) {
-  Process p(spawned(), exit_with, 7);
+TEST_P(ProcessExec, ExitCodeOfAFunctionPointerTask) {
+  Process p(opts(), exit_with, 7);
   p.start();
   p.join();
   EXPECT_EQ(p.exitcode(), 7);
 }
 
-TEST(ProcessSpawn, TheChildIsAFreshProgramNotACopy) {
+TEST_P(ProcessExec, TheChildIsAFreshProgramNotACopy) {
   g_parent_marker = 42;  // a forked child would see 42
-  Process p(spawned(), exit_with_marker);
+  Process p(opts(), exit_with_marker);
   p.start();
   p.join();
   EXPECT_EQ(p.exitcode(), 0);
   g_parent_marker = 0;
 }
 
-TEST(ProcessSpawn, ArgumentsAreEncodedAndDecoded) {
-  Process p(spawned(), exit_if_not, std::string("spawned"), std::vector<int>{1, 2, 3, 4}, 10);
+TEST_P(ProcessExec, ArgumentsAreEncodedAndDecoded) {
+  Process p(opts(), exit_if_not, std::string("spawned"), std::vector<int>{1, 2, 3, 4}, 10);
   p.start();
   p.join();
   EXPECT_EQ(p.exitcode(), 0);
 }
 
-TEST(ProcessSpawn, CaptureLessLambdaAndTriviallyCopyableClosure) {
-  Process a(spawned(), [] { std::exit(3); });
+TEST_P(ProcessExec, CaptureLessLambdaAndTriviallyCopyableClosure) {
+  Process a(opts(), [] { std::exit(3); });
   const int code = 5;
-  Process b(spawned(), [code] { std::exit(code); });
+  Process b(opts(), [code] { std::exit(code); });
   a.start();
   b.start();
   a.join();
@@ -78,22 +95,22 @@ TEST(ProcessSpawn, CaptureLessLambdaAndTriviallyCopyableClosure) {
   EXPECT_EQ(b.exitcode(), 5);
 }
 
-TEST(ProcessSpawn, AnUncaughtExceptionIsExitCode1) {
-  Process p(spawned(), throw_runtime_error);
+TEST_P(ProcessExec, AnUncaughtExceptionIsExitCode1) {
+  Process p(opts(), throw_runtime_error);
   p.start();
   p.join();
   EXPECT_EQ(p.exitcode(), 1);
 }
 
-TEST(ProcessSpawn, ASignalDeathIsMinusTheSignal) {
-  Process p(spawned(), die_by, SIGSEGV);
+TEST_P(ProcessExec, ASignalDeathIsMinusTheSignal) {
+  Process p(opts(), die_by, SIGSEGV);
   p.start();
   p.join();
   EXPECT_EQ(p.exitcode(), -SIGSEGV);
 }
 
-TEST(ProcessSpawn, KillAndIsAlive) {
-  Process p(spawned(), [] { ::pause(); });
+TEST_P(ProcessExec, KillAndIsAlive) {
+  Process p(opts(), [] { ::pause(); });
   p.start();
   EXPECT_TRUE(p.is_alive());
   p.kill();
@@ -101,12 +118,12 @@ TEST(ProcessSpawn, KillAndIsAlive) {
   EXPECT_EQ(p.exitcode(), -SIGKILL);
 }
 
-TEST(ProcessSpawn, ATaskThatCannotCrossAnExecIsAnErrorAtStart) {
+TEST_P(ProcessExec, ATaskThatCannotCrossAnExecIsAnErrorAtStart) {
   std::string captured = "not trivially copyable";
-  Process p(spawned(), [captured] { (void)captured.size(); });
+  Process p(opts(), [captured] { (void)captured.size(); });
   EXPECT_THROW(p.start(), mproc::Error);
   auto [a, b] = mproc::Pipe<int>();
-  Process q(spawned(), [](mproc::Connection<int>) {}, std::move(a));  // a handle: not yet
+  Process q(opts(), [](mproc::Connection<int>) {}, std::move(a));  // a handle: not yet
   EXPECT_THROW(q.start(), mproc::Error);
 }
 
@@ -184,9 +201,50 @@ TEST(ProcessSpawn, AChildDiesWithItsParent) {
   EXPECT_EQ(WTERMSIG(status), SIGKILL);
 }
 
+// The forkserver and its children end with the program, even one killed by SIGKILL. The program
+// here is this binary run again (its DISABLED_ case below, which starts a forkserver child and
+// reports the pids); this process is a subreaper, so the orphans come back here to be reaped.
+TEST(ProcessForkserver, TheServerAndItsChildrenDieWithTheProgram) {
+  int fds[2];
+  ASSERT_EQ(::pipe2(fds, 0), 0);  // inherited by the program run below
+  char exe[4096];
+  const ssize_t n = ::readlink("/proc/self/exe", exe, sizeof exe - 1);
+  ASSERT_GT(n, 0);
+  exe[n] = '\0';
+  Process program(ProcessOptions{.daemon = true}, [&] {
+    ::setenv("MPROC_TEST_REPORT_FD", std::to_string(fds[1]).c_str(), 1);
+    ::execl(exe, exe, "--gtest_also_run_disabled_tests",
+            "--gtest_filter=ProcessForkserver.DISABLED_StartAChildReportAndWait", nullptr);
+    std::_Exit(99);
+  });
+  program.start();
+  ::close(fds[1]);
+  int pids[2] = {0, 0};  // the server, its child
+  ASSERT_EQ(::read(fds[0], pids, sizeof pids), static_cast<ssize_t>(sizeof pids));
+  ::close(fds[0]);
+  program.kill();
+  program.join();
+  // Each is reaped here once it ended; a survivor would hang this (the watchdog names it). The
+  // server ends either way (end of file on its socket, or its death signal); the child is killed.
+  int status = 0;
+  ASSERT_EQ(::waitpid(pids[0], &status, 0), pids[0]);
+  ASSERT_EQ(::waitpid(pids[1], &status, 0), pids[1]);
+  EXPECT_TRUE(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL);
+}
+
+TEST(ProcessForkserver, DISABLED_StartAChildReportAndWait) {
+  const char* fd = std::getenv("MPROC_TEST_REPORT_FD");
+  ASSERT_NE(fd, nullptr);
+  Process child(ProcessOptions{.start_method = StartMethod::forkserver}, [] { ::pause(); });
+  child.start();
+  const int pids[2] = {server_pid_of(child.pid()), child.pid()};
+  ASSERT_EQ(::write(std::atoi(fd), pids, sizeof pids), static_cast<ssize_t>(sizeof pids));
+  ::pause();  // until the test kills this program
+}
+
 // The reason spawn exists: threads that hold locks (here malloc's and a mutex) at the moment a
 // child starts cannot deadlock it, because the child does not inherit their memory.
-TEST(ProcessSpawn, ThreadsHoldingLocksInTheParentDoNotAffectTheChild) {
+TEST_P(ProcessExec, ThreadsHoldingLocksInTheParentDoNotAffectTheChild) {
   std::atomic<bool> stop{false};
   std::mutex mu;
   std::vector<std::thread> busy;
@@ -200,7 +258,7 @@ TEST(ProcessSpawn, ThreadsHoldingLocksInTheParentDoNotAffectTheChild) {
     });
   }
   for (int i = 0; i < 20; ++i) {
-    Process p(spawned(), exit_with, i);
+    Process p(opts(), exit_with, i);
     p.start();
     ASSERT_TRUE(p.join(30s));
     ASSERT_EQ(p.exitcode(), i);
@@ -208,5 +266,11 @@ TEST(ProcessSpawn, ThreadsHoldingLocksInTheParentDoNotAffectTheChild) {
   stop = true;
   for (auto& t : busy) t.join();
 }
+
+INSTANTIATE_TEST_SUITE_P(StartMethods, ProcessExec,
+                         testing::Values(StartMethod::spawn, StartMethod::forkserver),
+                         [](const testing::TestParamInfo<StartMethod>& info) {
+                           return std::string(mproc::to_string(info.param));
+                         });
 
 }  // namespace

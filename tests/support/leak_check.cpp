@@ -6,6 +6,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <fstream>
 #include <sstream>
@@ -51,12 +52,25 @@ Snapshot Snapshot::take() {
   return s;
 }
 
+namespace {
+std::vector<int>& permanent() {
+  static std::vector<int> pids;
+  return pids;
+}
+}  // namespace
+
+void set_permanent_children(std::vector<int> pids) { permanent() = std::move(pids); }
+
 std::vector<int> children() {
   std::vector<int> out;
   for (const auto& tid : list_dir("/proc/self/task")) {
     std::ifstream f("/proc/self/task/" + tid + "/children");
     int pid;
-    while (f >> pid) out.push_back(pid);
+    while (f >> pid) {
+      if (std::find(permanent().begin(), permanent().end(), pid) == permanent().end()) {
+        out.push_back(pid);
+      }
+    }
   }
   return out;
 }

@@ -19,8 +19,12 @@ struct Snapshot {
 std::string shm_prefix();
 inline std::string shm_name(const std::string& suffix) { return "/" + shm_prefix() + suffix; }
 
-// Direct children of this process (all threads), alive or zombie.
+// Direct children of this process (all threads), alive or zombie, except the permanent ones.
 std::vector<int> children();
+
+// Children that live as long as the test binary and are not leaks: the forkserver that
+// mproc::init starts. The test main records them right after init.
+void set_permanent_children(std::vector<int> pids);
 
 // Compares now with `before`; kills and reaps stray children, closes nothing (fds are reported),
 // unlinks stray shm entries. Returns one line per leak.

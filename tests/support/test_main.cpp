@@ -64,6 +64,7 @@ int main(int argc, char** argv) {
   // First: a child started with the spawn start method is this binary run again, and becomes
   // its worker here, before any test machinery starts.
   mproc::init(argc, argv);
+  mproc::test::set_permanent_children(mproc::test::children());  // the forkserver
   testing::InitGoogleTest(&argc, argv);
   ::prctl(PR_SET_CHILD_SUBREAPER, 1);
   // ThreadSanitizer starts a background thread of its own with the first thread a program makes;

@@ -1,0 +1,240 @@
+#include "launch/forkserver.hpp"
+
+#include <csignal>
+#include <cstdint>
+#include <cstring>
+#include <deque>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <utility>
+#include <vector>
+
+#include "mproc/error.hpp"
+#include "sys/fork.hpp"
+#include "sys/pidfd.hpp"
+#include "sys/poll.hpp"
+#include "sys/socket.hpp"
+
+namespace mproc::launch {
+namespace {
+
+// Server -> program: one fixed record per event.
+struct Record {
+  std::uint32_t type;  // kStarted (a pidfd attached), kExited, kFailed
+  std::int32_t pid;
+  std::int32_t code;   // kExited: exit code or -signal; kFailed: errno
+  std::uint32_t pad;
+};
+constexpr std::uint32_t kStarted = 1, kExited = 2, kFailed = 3;
+constexpr std::uint64_t kMaxMessage = std::uint64_t{1} << 30;
+
+// The program's end of the link: process-wide by nature (one server per program, as Python's).
+struct Link {
+  std::mutex mu;
+  sys::UniqueFd sock;
+  int server_pid = 0;
+  int owner_pid = 0;  // the process that started the server; a forked copy must not use it
+  std::map<int, std::deque<int>> exited;  // statuses reported, not yet collected
+
+  // At the program's normal exit: end the server and reap it, so it is neither an orphan nor a
+  // zombie (a crash leaves that to PR_SET_PDEATHSIG). Not in a forked copy: not its server.
+  ~Link() {
+    if (sock && owner_pid == sys::current_pid()) {
+      sock.reset();
+      sys::kill_and_reap(server_pid);
+    }
+  }
+};
+
+Link& link() {
+  static Link l;
+  return l;
+}
+
+// ---------------------------------------------------------------- server side
+
+[[noreturn]] void run_child(int sock, std::vector<sys::UniqueFd>& others, int server,
+                            StartMessage& message, RoleRunner runner) noexcept {
+  sys::child::close_fd(sock);
+  for (auto& fd : others) sys::child::close_fd(fd.release());
+  if (sys::child::reset_signal_dispositions() != 0) sys::child::exit_now(127);
+  if (sys::child::set_parent_death_signal(SIGKILL) != 0) sys::child::exit_now(127);
+  if (sys::child::parent_pid() != server) sys::child::die_by_signal(SIGKILL);
+  sigset_t none;
+  sigemptyset(&none);
+  if (sys::child::set_signal_mask(sys::SignalMask{none}) != 0) sys::child::exit_now(127);
+  runner(message);
+  sys::child::exit_now(127);  // a runner returns only for a role it does not know
+}
+
+void send(int sock, const Record& r, std::span<const int> fds = {}) {
+  sys::send_record(sock, std::as_bytes(std::span(&r, 1)), fds);
+}
+
+// One request: u64 size, u64 fd count, the message (role byte, payload), then the fds.
+bool read_request(int sock, StartMessage& out) {
+  std::uint64_t head[2];
+  if (sys::read_full(sock, head, sizeof head) != sizeof head) return false;
+  if (head[0] == 0 || head[0] > kMaxMessage || head[1] > sys::kMaxPassedFds) return false;
+  std::vector<std::byte> bytes(static_cast<std::size_t>(head[0]));
+  if (sys::read_full(sock, bytes.data(), bytes.size()) != bytes.size()) return false;
+  out.role = static_cast<Role>(bytes[0]);
+  out.payload.assign(bytes.begin() + 1, bytes.end());
+  out.fds.clear();
+  if (head[1] != 0) out.fds = sys::recv_fds(sock, static_cast<std::size_t>(head[1]));
+  return true;
+}
+
+[[noreturn]] void serve(int sock, RoleRunner runner) noexcept {
+  const int self = sys::current_pid();
+  std::vector<int> pids;               // children not yet reaped, beside their pidfds
+  std::vector<sys::UniqueFd> pidfds;
+  try {
+    for (;;) {
+      std::vector<int> fds{sock};
+      for (const auto& p : pidfds) fds.push_back(p.get());
+      std::unique_ptr<bool[]> flags(new bool[fds.size()]());
+      const std::span<bool> ready_span(flags.get(), fds.size());
+      (void)sys::wait_readable(fds, ready_span, std::nullopt);
+      // Children that ended: reap, report.
+      for (std::size_t i = ready_span.size(); i-- > 1;) {
+        if (!ready_span[i]) continue;
+        const auto code = sys::reap_pidfd(pidfds[i - 1].get(), false);
+        if (!code) continue;
+        send(sock, Record{kExited, pids[i - 1], *code, 0});
+        pids.erase(pids.begin() + static_cast<std::ptrdiff_t>(i - 1));
+        pidfds.erase(pidfds.begin() + static_cast<std::ptrdiff_t>(i - 1));
+      }
+      if (!ready_span[0]) continue;
+      StartMessage message;
+      if (!read_request(sock, message)) sys::child::exit_now(0);  // the program is gone
+      int pid = 0;
+      try {
+        pid = sys::fork_process();
+      } catch (const SystemError& e) {
+        send(sock, Record{kFailed, 0, e.code().value(), 0});
+        continue;
+      }
+      if (pid == 0) run_child(sock, pidfds, self, message, runner);
+      message.fds.clear();  // the child has them now
+      sys::UniqueFd pidfd = sys::pidfd_open(pid);
+      const int passed[1] = {pidfd.get()};
+      send(sock, Record{kStarted, pid, 0, 0}, passed);
+      pids.push_back(pid);
+      pidfds.push_back(std::move(pidfd));
+    }
+  } catch (...) {
+    sys::child::exit_now(1);  // the program sees end of file and reports the server's death
+  }
+}
+
+// ---------------------------------------------------------------- program side
+
+[[noreturn]] void server_gone() {
+  throw Error("forkserver: the server process is gone; no new processes can be started with "
+              "StartMethod::forkserver");
+}
+
+// Reads one record; statuses go to the map. Requires l.mu held.
+Record read_record(Link& l, std::vector<sys::UniqueFd>& fds) {
+  Record r{};
+  if (!sys::recv_record(l.sock.get(), std::as_writable_bytes(std::span(&r, 1)), fds)) {
+    server_gone();
+  }
+  if (r.type == kExited) l.exited[r.pid].push_back(r.code);
+  return r;
+}
+
+}  // namespace
+
+void start_forkserver(RoleRunner runner) {
+  Link& l = link();
+  std::lock_guard lock(l.mu);
+  if (l.sock) throw Error("forkserver: already running");
+  auto [mine, theirs] = sys::stream_socketpair();
+  const int program = sys::current_pid();
+  const sys::SignalMask old = sys::block_all_signals();
+  const int pid = [&] {
+    try {
+      return sys::fork_process();
+    } catch (...) {
+      sys::restore_signal_mask(old);
+      throw;
+    }
+  }();
+  if (pid == 0) {
+    sys::child::close_fd(mine.release());
+    (void)sys::child::ignore_signal(SIGINT);  // Ctrl-C is for the program, which then ends us
+    if (sys::child::set_parent_death_signal(SIGKILL) != 0) sys::child::exit_now(127);
+    if (sys::child::parent_pid() != program) sys::child::die_by_signal(SIGKILL);
+    serve(theirs.release(), runner);
+  }
+  sys::restore_signal_mask(old);
+  l.sock = std::move(mine);
+  l.server_pid = pid;
+  l.owner_pid = program;
+}
+
+int forkserver_pid() noexcept {
+  Link& l = link();
+  std::lock_guard lock(l.mu);
+  return l.sock && l.owner_pid == sys::current_pid() ? l.server_pid : 0;
+}
+
+Child forkserver_child(Role role, std::span<const std::byte> payload, std::span<const int> fds) {
+  if (fds.size() > sys::kMaxPassedFds) throw Error("forkserver: too many fds to pass");
+  Link& l = link();
+  std::lock_guard lock(l.mu);
+  if (!l.sock) {
+    throw Error("the forkserver start method needs mproc::init(argc, argv) as the first "
+                "statement of main: init starts the server while the program has one thread");
+  }
+  if (l.owner_pid != sys::current_pid()) {
+    throw Error("forkserver: this process is a forked copy of the program that started the "
+                "server; only that program may use it");
+  }
+  try {
+    const std::uint64_t head[2] = {payload.size() + 1, fds.size()};
+    const std::byte role_byte{static_cast<std::uint8_t>(role)};
+    const std::span<const std::byte> parts[3] = {
+        std::as_bytes(std::span<const std::uint64_t>(head)), std::span(&role_byte, 1), payload};
+    sys::send_all(l.sock.get(), parts);
+    if (!fds.empty()) sys::send_fds(l.sock.get(), fds);
+  } catch (const SystemError&) {
+    server_gone();
+  }
+  for (;;) {
+    std::vector<sys::UniqueFd> got;
+    const Record r = read_record(l, got);
+    if (r.type == kFailed) detail::throw_errno("forkserver: fork", r.code);
+    if (r.type != kStarted) continue;
+    if (got.size() != 1) throw Error("forkserver: a start reply without its pidfd");
+    Child child;
+    child.pid = r.pid;
+    child.pidfd = std::move(got[0]);
+    child.relayed = true;
+    return child;
+  }
+}
+
+std::optional<int> forkserver_reap(int pid, bool block) {
+  Link& l = link();
+  std::lock_guard lock(l.mu);
+  for (;;) {
+    if (auto it = l.exited.find(pid); it != l.exited.end() && !it->second.empty()) {
+      const int code = it->second.front();
+      it->second.pop_front();
+      if (it->second.empty()) l.exited.erase(it);
+      return code;
+    }
+    if (!l.sock) return std::nullopt;
+    if (!block && !sys::wait_readable(l.sock.get(), std::chrono::nanoseconds::zero())) {
+      return std::nullopt;
+    }
+    std::vector<sys::UniqueFd> unused;
+    (void)read_record(l, unused);
+  }
+}
+
+}  // namespace mproc::launch
