@@ -8,9 +8,10 @@
 // T is trivially copyable (raw bytes in shared memory). The size is fixed at construction.
 // Element access is unsynchronised, as in C: take get_lock() (recursive, robust) or use
 // disjoint elements or atomics (std::atomic_ref) when several processes write.
-// Copies of an Array share the same elements and lock (an anonymous mapping, freed with its last
-// user). Like std::span, const access still yields writable elements.
-// Across fork: a child (Process, Pool worker) sees the same elements and lock.
+// Copies of an Array share the same elements and lock (a sealed memfd mapping, freed with its
+// last user). Like std::span, const access still yields writable elements.
+// Across fork: a child (Process, Pool worker) sees the same elements and lock. Across exec: a
+// process it is exported to (mproc/detail/handle.hpp) maps the same elements and lock.
 // Peer death: a holder that dies leaves the lock to the next acquirer with mproc::OwnerDied
 // (see detail/robust_mutex.hpp).
 #pragma once
@@ -20,11 +21,17 @@
 #include <memory>
 #include <span>
 #include <type_traits>
+#include <utility>
 
 #include "mproc/detail/locked_segment.hpp"
 #include "mproc/detail/robust_mutex.hpp"
 
 namespace mproc {
+
+namespace detail {
+template <class T>
+struct HandleTraits;  // mproc/detail/handle.hpp
+}  // namespace detail
 
 template <class T>
 class Array {
@@ -61,6 +68,11 @@ class Array {
   [[nodiscard]] lock_type& get_lock() const noexcept { return segment_.mutex(); }
 
  private:
+  template <class U>
+  friend struct detail::HandleTraits;
+  Array(detail::LockedSegment segment, std::size_t n)
+      : segment_(std::move(segment)), data_(static_cast<T*>(segment_.payload())), size_(n) {}
+
   detail::LockedSegment segment_;
   T* data_;
   std::size_t size_;

@@ -4,8 +4,9 @@
 //   auto body = [start]() mutable { setup(); start.wait(10s); run(); };   // all 3 run together
 //   // a party that does not arrive within 10 s breaks it: every waiter gets BrokenBarrierError
 //
-// State (a robust lock, a futex generation word) in its own small anonymous MAP_SHARED mapping:
-// copies are the same barrier; forked children (Process, Pool workers) inherit it.
+// State (a robust lock, a futex generation word) in its own small sealed memfd mapping: copies
+// are the same barrier; forked children (Process, Pool workers) inherit it, and a process it is
+// exported to (mproc/detail/handle.hpp) maps it again.
 //
 // wait() returns the caller's arrival index, 0 .. parties-1, once `parties` callers arrived.
 // wait(timeout): on timeout the barrier breaks (as Python's): this and every other waiter, and
@@ -22,10 +23,11 @@
 
 #include <chrono>
 #include <cstdint>
-#include <memory>
+#include <utility>
 
 #include "mproc/detail/timeout.hpp"
 #include "mproc/error.hpp"
+#include "mproc/shared_memory.hpp"
 
 namespace mproc {
 
@@ -38,7 +40,9 @@ class BrokenBarrierError : public Error {
 
 namespace detail {
 struct BarrierState;  // src/sync/barrier.cpp
-}
+template <class T>
+struct HandleTraits;  // mproc/detail/handle.hpp
+}  // namespace detail
 
 class Barrier {
  public:
@@ -58,8 +62,13 @@ class Barrier {
   [[nodiscard]] bool broken() const noexcept;
 
  private:
+  template <class T>
+  friend struct detail::HandleTraits;
+  Barrier(SharedMemory memory, detail::BarrierState* state) noexcept
+      : memory_(std::move(memory)), state_(state) {}
   std::uint32_t wait_ns(std::chrono::nanoseconds timeout);
-  std::shared_ptr<detail::BarrierState> state_;
+  SharedMemory memory_;  // owns the mapping (and its fd) that state_ points into
+  detail::BarrierState* state_;
 };
 
 }  // namespace mproc

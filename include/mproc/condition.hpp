@@ -4,10 +4,11 @@
 //   { std::lock_guard g(cv); shared->ready = true; }  cv.notify_all();   // (notify needs no lock)
 //   { std::unique_lock g(cv); if (!cv.wait_for([&] { return shared->ready; }, 2s)) ...; }
 //
-// A futex sequence word in its own small anonymous MAP_SHARED mapping, plus the Lock it is used
-// with (its own, or one passed in). Copies are the same condition; forked children (Process,
-// Pool workers) inherit it. No pthread_cond_t: a waiter killed inside wait() leaves nothing
-// behind, so notify() never blocks and the other waiters are not affected.
+// A futex sequence word in its own small sealed memfd mapping, plus the Lock it is used with (its
+// own, or one passed in). Copies are the same condition; forked children (Process, Pool workers)
+// inherit it, and a process it is exported to (mproc/detail/handle.hpp) maps both again. No
+// pthread_cond_t: a waiter killed inside wait() leaves nothing behind, so notify() never blocks and
+// the other waiters are not affected.
 //
 // wait() must be called with the lock held once (an RLock held recursively stays held while
 // waiting, unlike Python's: the notifier could then never take it). It releases the lock, sleeps
@@ -26,16 +27,19 @@
 
 #include <chrono>
 #include <cstdint>
-#include <memory>
+#include <utility>
 
 #include "mproc/detail/timeout.hpp"
 #include "mproc/lock.hpp"
+#include "mproc/shared_memory.hpp"
 
 namespace mproc {
 
 namespace detail {
 struct ConditionState;  // src/sync/condition.cpp
-}
+template <class T>
+struct HandleTraits;  // mproc/detail/handle.hpp
+}  // namespace detail
 
 class Condition {
  public:
@@ -88,10 +92,15 @@ class Condition {
   void notify_all() noexcept;
 
  private:
+  template <class T>
+  friend struct detail::HandleTraits;
   Condition(BasicLock lock, int);
+  Condition(BasicLock lock, SharedMemory memory, detail::ConditionState* state) noexcept
+      : lock_(std::move(lock)), memory_(std::move(memory)), state_(state) {}
   [[nodiscard]] bool wait_ns(std::chrono::nanoseconds timeout);
   BasicLock lock_;
-  std::shared_ptr<detail::ConditionState> state_;
+  SharedMemory memory_;  // owns the mapping (and its fd) that state_ points into
+  detail::ConditionState* state_;
 };
 
 }  // namespace mproc

@@ -4,8 +4,9 @@
 //   mproc::Process p([ready]() mutable { load(); ready.set(); });
 //   if (!ready.wait(2s)) { /* not set within 2 s */ }
 //
-// A flag in its own small anonymous MAP_SHARED mapping: copies are the same event, and forked
-// children (Process, Pool workers) inherit it. It is a futex sequence word, not a
+// A flag in its own small sealed memfd mapping: copies are the same event, forked children
+// (Process, Pool workers) inherit it, and a process it is exported to (mproc/detail/handle.hpp)
+// maps it again. It is a futex sequence word, not a
 // pthread_cond_t: a waiter killed inside wait() leaves nothing behind, so set() never blocks and
 // other waiters are not affected.
 //
@@ -17,15 +18,18 @@
 #pragma once
 
 #include <chrono>
-#include <memory>
+#include <utility>
 
 #include "mproc/detail/timeout.hpp"
+#include "mproc/shared_memory.hpp"
 
 namespace mproc {
 
 namespace detail {
 struct EventState;  // src/sync/event.cpp
-}
+template <class T>
+struct HandleTraits;  // mproc/detail/handle.hpp
+}  // namespace detail
 
 class Event {
  public:
@@ -44,8 +48,13 @@ class Event {
   }
 
  private:
+  template <class T>
+  friend struct detail::HandleTraits;
+  Event(SharedMemory memory, detail::EventState* state) noexcept
+      : memory_(std::move(memory)), state_(state) {}
   [[nodiscard]] bool wait_for(std::chrono::nanoseconds timeout);
-  std::shared_ptr<detail::EventState> state_;
+  SharedMemory memory_;  // owns the mapping (and its fd) that state_ points into
+  detail::EventState* state_;
 };
 
 }  // namespace mproc

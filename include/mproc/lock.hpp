@@ -4,9 +4,10 @@
 //   mproc::Process p([lock]() mutable { std::lock_guard g(lock); ++shared->n; });
 //   if (lock.acquire(100ms)) { ...; lock.release(); }     // false: still held after 100 ms
 //
-// The state lives in its own small anonymous MAP_SHARED mapping made by the constructor. Copies
-// of a Lock are the same lock (shared ownership); a forked child (Process, Pool worker) inherits
-// it. Locks are not passed to spawn / forkserver children (they need fork's memory inheritance).
+// The state lives in its own small sealed memfd (MAP_SHARED) made by the constructor. Copies of a
+// Lock are the same lock (shared ownership; a moved-from Lock is a copy); a forked child (Process,
+// Pool worker) inherits it, and another process it is exported to (mproc/detail/handle.hpp: how
+// spawn children get it) maps the same lock.
 //
 // Holder death: if the holder (a process or a thread) dies holding the lock, the next acquirer's
 // acquire()/lock()/try_lock() throws mproc::OwnerDied, and that caller then HOLDS the lock: it may
@@ -26,15 +27,18 @@
 #pragma once
 
 #include <chrono>
-#include <memory>
+#include <utility>
 
 #include "mproc/detail/timeout.hpp"
+#include "mproc/shared_memory.hpp"
 
 namespace mproc {
 
 namespace detail {
 struct MutexState;  // src/sync/lock.cpp
-}
+template <class T>
+struct HandleTraits;  // mproc/detail/handle.hpp
+}  // namespace detail
 
 // Shared code of Lock and RLock; use those.
 class BasicLock {
@@ -57,22 +61,40 @@ class BasicLock {
 
  protected:
   explicit BasicLock(bool recursive);
+  // An imported lock's state (mproc/detail/handle.hpp).
+  BasicLock(SharedMemory memory, detail::MutexState* state) noexcept
+      : memory_(std::move(memory)), state_(state) {}
 
  private:
+  template <class T>
+  friend struct detail::HandleTraits;
   [[nodiscard]] bool acquire_for(std::chrono::nanoseconds timeout);
-  std::shared_ptr<detail::MutexState> state_;
+  SharedMemory memory_;  // owns the mapping (and its fd) that state_ points into
+  detail::MutexState* state_;
 };
 
 // A process-shared, non-recursive lock.
 class Lock : public BasicLock {
  public:
   Lock() : BasicLock(false) {}  // throws SystemError when the mapping cannot be made
+
+ private:
+  template <class T>
+  friend struct detail::HandleTraits;
+  Lock(SharedMemory memory, detail::MutexState* state) noexcept
+      : BasicLock(std::move(memory), state) {}
 };
 
 // A process-shared, recursive lock: its holder may acquire it again; each acquire needs a release.
 class RLock : public BasicLock {
  public:
   RLock() : BasicLock(true) {}
+
+ private:
+  template <class T>
+  friend struct detail::HandleTraits;
+  RLock(SharedMemory memory, detail::MutexState* state) noexcept
+      : BasicLock(std::move(memory), state) {}
 };
 
 }  // namespace mproc

@@ -21,7 +21,9 @@
 // (e.g. the parent after fork, still holding the child's end) sees no EOF: close the ends you do
 // not use.
 //
-// Fork and exec: fds are inherited by fork (both ends work in the child) and are close-on-exec.
+// Fork and exec: fds are inherited by fork (both ends work in the child) and are close-on-exec;
+// a connection is passed to a process that does not share our fds with mproc/detail/handle.hpp
+// (SCM_RIGHTS). The exporter's end stays open too: close the copies you do not use.
 //
 // Threads: a Connection is not locked. One thread may send while another receives on the same
 // duplex connection; two threads must not send (or receive) on one connection at the same time,
@@ -55,6 +57,11 @@ struct PipeOptions {
   bool duplex = true;  // false: the first end only receives, the second only sends
   std::size_t max_message_size = kDefaultMaxMessageSize;  // per message payload, both directions
 };
+
+namespace detail {
+template <class T>
+struct HandleTraits;  // mproc/detail/handle.hpp
+}  // namespace detail
 
 template <class T = std::vector<std::byte>>
 class Connection {
@@ -128,6 +135,9 @@ class Connection {
   [[nodiscard]] std::size_t max_message_size() const noexcept { return core_.max_message_size(); }
 
  private:
+  template <class U>
+  friend struct detail::HandleTraits;
+
   // One small reused buffer: sending a small value allocates nothing after the first send.
   void release_big_send_buffer() noexcept {
     // (not "send_buf_ = {}": that would keep the capacity)

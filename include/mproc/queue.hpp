@@ -39,8 +39,9 @@
 //
 // Threads: every member function may be called concurrently on the same or copied objects,
 // except assignment and destruction of the one object being called. A forked child (Process,
-// Pool worker, Pool initializer argument) uses the queue its parent made. Not yet passed to
-// spawn / forkserver children.
+// Pool worker, Pool initializer argument) uses the queue its parent made; a process it is
+// exported to (mproc/detail/handle.hpp: spawn children) maps the same ring. A moved-from queue
+// is empty: only assignment, destruction and export (which throws Error) may follow.
 //
 // A sleeping put or get also looks again every 50 ms, so a peer killed between publishing and
 // waking it delays it by at most that.
@@ -63,6 +64,11 @@
 #include "mproc/error.hpp"
 
 namespace mproc {
+
+namespace detail {
+template <class T>
+struct HandleTraits;  // mproc/detail/handle.hpp
+}  // namespace detail
 
 template <class T>
 class Queue {
@@ -121,8 +127,12 @@ class Queue {
 
  protected:
   [[nodiscard]] detail::QueueCore& core() const noexcept { return *core_; }
+  // An imported queue (mproc/detail/handle.hpp).
+  explicit Queue(std::shared_ptr<detail::QueueCore> core) noexcept : core_(std::move(core)) {}
 
  private:
+  template <class U>
+  friend struct detail::HandleTraits;
   bool put_until(const T& v, detail::Deadline deadline) {
     const std::size_t size = encoded_size(v);
     auto fill = [&v](std::span<std::byte> out) { (void)encode_into(out, v); };
@@ -146,6 +156,10 @@ class SimpleQueue : public Queue<T> {
   explicit SimpleQueue(const QueueOptions& options) : Queue<T>(without_maxsize(options)) {}
 
  private:
+  template <class U>
+  friend struct detail::HandleTraits;
+  explicit SimpleQueue(std::shared_ptr<detail::QueueCore> core) noexcept
+      : Queue<T>(std::move(core)) {}
   static QueueOptions without_maxsize(QueueOptions o) {
     o.maxsize = 0;
     return o;
@@ -167,6 +181,12 @@ class JoinableQueue : public Queue<T> {
   [[nodiscard]] bool join(std::chrono::duration<Rep, Period> timeout) {
     return this->core().join(detail::deadline_after(detail::to_timeout_ns(timeout)));
   }
+
+ private:
+  template <class U>
+  friend struct detail::HandleTraits;
+  explicit JoinableQueue(std::shared_ptr<detail::QueueCore> core) noexcept
+      : Queue<T>(std::move(core)) {}
 };
 
 }  // namespace mproc

@@ -4,8 +4,9 @@
 //   mproc::Semaphore slots(4);                            // before the Process / Pool starts
 //   if (slots.acquire(1s)) { use_one_slot(); slots.release(); }
 //
-// A counter in its own small anonymous MAP_SHARED mapping (a futex word): copies are the same
-// semaphore, and forked children (Process, Pool workers) inherit it. Any thread or process may
+// A counter in its own small sealed memfd mapping (a futex word): copies are the same semaphore,
+// forked children (Process, Pool workers) inherit it, and a process it is exported to
+// (mproc/detail/handle.hpp) maps it again. Any thread or process may
 // release. A waiter killed inside acquire() leaves nothing behind that could block the others.
 // A process that dies between acquire() and release() does not give its unit back (as Python's);
 // use a Lock when the holder's death must be noticed.
@@ -18,15 +19,18 @@
 
 #include <chrono>
 #include <cstdint>
-#include <memory>
+#include <utility>
 
 #include "mproc/detail/timeout.hpp"
+#include "mproc/shared_memory.hpp"
 
 namespace mproc {
 
 namespace detail {
 struct SemaphoreState;  // src/sync/semaphore.cpp
-}
+template <class T>
+struct HandleTraits;  // mproc/detail/handle.hpp
+}  // namespace detail
 
 class Semaphore {
  public:
@@ -55,10 +59,16 @@ class Semaphore {
 
  protected:
   Semaphore(std::uint32_t value, std::uint32_t bound);
+  // An imported semaphore's state (mproc/detail/handle.hpp).
+  Semaphore(SharedMemory memory, detail::SemaphoreState* state) noexcept
+      : memory_(std::move(memory)), state_(state) {}
 
  private:
+  template <class T>
+  friend struct detail::HandleTraits;
   [[nodiscard]] bool acquire_for(std::chrono::nanoseconds timeout);
-  std::shared_ptr<detail::SemaphoreState> state_;
+  SharedMemory memory_;  // owns the mapping (and its fd) that state_ points into
+  detail::SemaphoreState* state_;
 };
 
 // A Semaphore whose release() throws mproc::Error instead of raising the count above its initial
@@ -66,6 +76,12 @@ class Semaphore {
 class BoundedSemaphore : public Semaphore {
  public:
   explicit BoundedSemaphore(std::uint32_t value = 1) : Semaphore(value, value) {}
+
+ private:
+  template <class T>
+  friend struct detail::HandleTraits;
+  BoundedSemaphore(SharedMemory memory, detail::SemaphoreState* state) noexcept
+      : Semaphore(std::move(memory), state) {}
 };
 
 }  // namespace mproc

@@ -19,6 +19,8 @@
 // Across threads: the handle is as safe as a std::shared_ptr; the bytes are raw memory — guard
 // concurrent writers yourself (e.g. with a Value/Array lock or atomics).
 // Across fork: a child (Process, Pool worker) sees the same memory at the same address.
+// Across exec (spawn): the segment's fd is passed along (mproc/detail/handle.hpp); the other
+// process maps the same memory, at another address.
 // Peer death: the memory stays valid for every other user.
 #pragma once
 
@@ -32,6 +34,9 @@ namespace mproc {
 
 namespace detail {
 struct ShmSegment;  // defined in src/shared_memory/shared_memory.cpp
+struct ShmAccess;   // src/shared_memory/shm_access.hpp
+template <class T>
+struct HandleTraits;  // mproc/detail/handle.hpp
 }  // namespace detail
 
 class SharedMemory {
@@ -66,6 +71,7 @@ class SharedMemory {
   void unlink() const;
 
  private:
+  friend struct detail::ShmAccess;
   explicit SharedMemory(std::shared_ptr<const detail::ShmSegment> segment) noexcept;
 
   std::shared_ptr<const detail::ShmSegment> segment_;

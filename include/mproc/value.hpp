@@ -8,7 +8,8 @@
 // T is trivially copyable (it is raw bytes in shared memory). load() and store() take the lock;
 // get_lock() returns it — recursive, so a holder may call load()/store(). get_obj() is the T
 // itself, unsynchronised.
-// Copies of a Value share the same T and lock (an anonymous mapping, freed with its last user).
+// Copies of a Value share the same T and lock (a sealed memfd mapping, freed with its last user;
+// a process it is exported to, mproc/detail/handle.hpp, maps the same T and lock).
 // Across threads and processes: load()/store() and the lock are safe; get_obj() is raw memory.
 // Across fork: a child (Process, Pool worker) sees the same T and lock.
 // Peer death: a holder that dies leaves the lock to the next acquirer with mproc::OwnerDied
@@ -19,12 +20,18 @@
 #include <mutex>
 #include <new>
 #include <type_traits>
+#include <utility>
 
 #include "mproc/detail/locked_segment.hpp"
 #include "mproc/detail/robust_mutex.hpp"
 #include "mproc/error.hpp"
 
 namespace mproc {
+
+namespace detail {
+template <class T>
+struct HandleTraits;  // mproc/detail/handle.hpp
+}  // namespace detail
 
 template <class T>
 class Value {
@@ -54,6 +61,11 @@ class Value {
   [[nodiscard]] T& get_obj() const noexcept { return *obj_; }
 
  private:
+  template <class U>
+  friend struct detail::HandleTraits;
+  explicit Value(detail::LockedSegment segment)
+      : segment_(std::move(segment)), obj_(std::launder(static_cast<T*>(segment_.payload()))) {}
+
   // The lock for load()/store(): on OwnerDied it is released before the error propagates.
   lock_type& acquire() const {
     lock_type& m = segment_.mutex();

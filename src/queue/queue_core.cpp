@@ -18,7 +18,7 @@
 #include "mproc/error.hpp"
 #include "queue/queue_layout.hpp"
 #include "sys/futex.hpp"
-#include "sys/memory.hpp"
+#include "shared_memory/shm_access.hpp"
 #include "sys/spin.hpp"
 
 namespace mproc::detail {
@@ -142,10 +142,27 @@ std::size_t ring_capacity(std::size_t wanted) {
 
 struct QueueCore::Impl {
   explicit Impl(const QueueOptions& o)
-      : cap(ring_capacity(o.capacity_bytes)), mapping(queue::kRingOffset + cap) {
+      : cap(ring_capacity(o.capacity_bytes)),
+        memory(ShmAccess::anonymous(queue::kRingOffset + cap, "mproc-queue")) {
     if (o.max_message_size == 0) throw Error("QueueOptions: max_message_size must be positive");
-    c = new (mapping.data()) QueueControl(cap, o.maxsize, o.max_message_size);
-    ring = static_cast<std::byte*>(mapping.data()) + queue::kRingOffset;
+    c = new (memory.data()) QueueControl(cap, o.maxsize, o.max_message_size);
+    ring = memory.data() + queue::kRingOffset;
+  }
+  // Another process's queue: its control block is live; check that it fits the memory.
+  explicit Impl(SharedMemory imported)
+      : cap(imported_capacity(imported)), memory(std::move(imported)) {
+    c = std::launder(reinterpret_cast<QueueControl*>(memory.data()));
+    ring = memory.data() + queue::kRingOffset;
+  }
+  static std::size_t imported_capacity(const SharedMemory& m) {
+    const auto* control = reinterpret_cast<const QueueControl*>(m.data());
+    const std::uint64_t capacity = m.size() >= queue::kRingOffset ? control->capacity : 0;
+    if (capacity < kMinCapacity || capacity > kMaxCapacity || !std::has_single_bit(capacity) ||
+        queue::kRingOffset + capacity != m.size() || control->max_message_size == 0) {
+      throw Error("import_handle<Queue>: the memory passed is not a queue's (" +
+                  std::to_string(m.size()) + " bytes, ring of " + std::to_string(capacity) + ")");
+    }
+    return static_cast<std::size_t>(capacity);
   }
 
   // The largest payload sent as one record; anything bigger streams.
@@ -288,7 +305,7 @@ struct QueueCore::Impl {
   }
 
   const std::size_t cap;
-  sys::SharedMapping mapping;
+  SharedMemory memory;  // a sealed memfd: its fd is what export_handle passes
   QueueControl* c = nullptr;
   std::byte* ring = nullptr;
   // Process-local caches of the other side's position (lower bounds: positions only grow),
@@ -303,6 +320,11 @@ QueueCore::TestView QueueCore::test_view() const noexcept {
 }
 
 QueueCore::QueueCore(const QueueOptions& options) : impl_(std::make_unique<Impl>(options)) {}
+
+QueueCore::QueueCore(SharedMemory imported)
+    : impl_(std::make_unique<Impl>(std::move(imported))) {}
+
+const SharedMemory& QueueCore::memory() const noexcept { return impl_->memory; }
 
 QueueCore::~QueueCore() = default;
 

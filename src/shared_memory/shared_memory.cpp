@@ -3,7 +3,10 @@
 #include <string>
 #include <utility>
 
+#include "handle/wire.hpp"
+#include "mproc/detail/handle.hpp"
 #include "mproc/error.hpp"
+#include "shared_memory/shm_access.hpp"
 #include "sys/memory.hpp"
 #include "sys/shm.hpp"
 #include "sys/unique_fd.hpp"
@@ -12,7 +15,7 @@ namespace mproc {
 
 namespace detail {
 struct ShmSegment {
-  sys::UniqueFd fd;  // kept for handing the segment to non-forked workers later
+  sys::UniqueFd fd;  // kept for handing the segment to other processes (ShmAccess::fd)
   sys::SharedMapping mapping;
   std::string name;  // as given; empty when anonymous
 };
@@ -77,11 +80,54 @@ SharedMemory SharedMemory::attach(std::string_view name) {
   return SharedMemory(map_segment(std::move(fd), size, std::string(name)));
 }
 
+SharedMemory detail::ShmAccess::anonymous(std::size_t size, const char* label) {
+  return SharedMemory(map_segment(sys::memfd_of_size(label, size), size, {}));
+}
+
+int detail::ShmAccess::fd(const SharedMemory& memory) noexcept { return memory.segment_->fd.get(); }
+
+SharedMemory detail::ShmAccess::adopt(sys::UniqueFd fd, std::size_t size, std::string name,
+                                      const std::string& what) {
+  // I3: an anonymous segment is only trusted when no holder of its fd can change its size under
+  // our mapping (a shrink would turn our accesses into SIGBUS).
+  if (name.empty() && !sys::size_sealed(fd.get())) {
+    throw Error(what +
+                ": the memory passed is not a memfd sealed against shrinking and growing "
+                "(F_SEAL_SHRINK | F_SEAL_GROW); refused");
+  }
+  const std::size_t actual = sys::file_size(fd.get());
+  if (actual != size || size == 0) {
+    throw Error(what + ": the memory passed holds " + std::to_string(actual) +
+                " bytes where its description says " + std::to_string(size) + "; refused");
+  }
+  return SharedMemory(map_segment(std::move(fd), size, std::move(name)));
+}
+
 const std::string& SharedMemory::name() const noexcept { return segment_->name; }
 
 void SharedMemory::unlink() const {
   if (segment_->name.empty()) return;
   sys::shm_remove(shm_path(segment_->name));
 }
+
+namespace detail {
+
+// The name travels with the fd: the importer need not open it (it may be unlinked already), but
+// name() and unlink() work there too. Only an anonymous segment must be sealed.
+ExportedHandle HandleTraits<SharedMemory>::export_of(const SharedMemory& memory) {
+  return HandleWriter(HandleKind::shared_memory).text(memory.name()).memory(memory).finish();
+}
+
+SharedMemory HandleTraits<SharedMemory>::import_from(std::span<const std::byte> bytes,
+                                                     std::span<UniqueFd> fds) {
+  HandleReader reader(bytes, fds, HandleKind::shared_memory, "SharedMemory");
+  std::string name = reader.text();
+  if (!name.empty()) (void)shm_path(name);  // Error for a name create() would refuse
+  SharedMemory memory = reader.memory(0, std::move(name));
+  reader.finish();
+  return memory;
+}
+
+}  // namespace detail
 
 }  // namespace mproc

@@ -4,6 +4,8 @@
 #include <climits>
 #include <cstdint>
 
+#include "handle/wire.hpp"
+#include "mproc/detail/handle.hpp"
 #include "sync/shared_state.hpp"
 #include "sys/futex.hpp"
 #include "sys/robust_mutex.hpp"
@@ -52,10 +54,16 @@ class Guard {
 };
 }  // namespace
 
-Barrier::Barrier(std::uint32_t parties) {
+namespace {
+std::uint32_t checked_parties(std::uint32_t parties) {
   if (parties == 0) throw Error("Barrier: parties must be at least 1");
-  state_ = detail::make_shared_state<detail::BarrierState>(parties);
+  return parties;
 }
+}  // namespace
+
+Barrier::Barrier(std::uint32_t parties)
+    : memory_(detail::state_memory<detail::BarrierState>("mproc-barrier")),
+      state_(detail::construct_state<detail::BarrierState>(memory_, checked_parties(parties))) {}
 
 std::uint32_t Barrier::wait_ns(std::chrono::nanoseconds timeout) {
   auto& s = *state_;
@@ -114,5 +122,22 @@ void Barrier::reset() {
 std::uint32_t Barrier::parties() const noexcept { return state_->parties; }
 std::uint32_t Barrier::n_waiting() const noexcept { return state_->arrived.load(); }
 bool Barrier::broken() const noexcept { return (state_->word.load() & kBroken) != 0; }
+
+namespace detail {
+
+ExportedHandle HandleTraits<Barrier>::export_of(const Barrier& b) {
+  return HandleWriter(HandleKind::barrier).memory(b.memory_).finish();
+}
+
+Barrier HandleTraits<Barrier>::import_from(std::span<const std::byte> bytes,
+                                           std::span<UniqueFd> fds) {
+  HandleReader reader(bytes, fds, HandleKind::barrier, "Barrier");
+  SharedMemory memory = reader.memory(sizeof(BarrierState));
+  reader.finish();
+  auto* state = imported_state<BarrierState>(memory);
+  return Barrier(std::move(memory), state);
+}
+
+}  // namespace detail
 
 }  // namespace mproc

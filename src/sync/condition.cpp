@@ -5,6 +5,9 @@
 #include <cstdint>
 #include <utility>
 
+#include "handle/wire.hpp"
+#include "mproc/detail/handle.hpp"
+#include "sync/mutex_state.hpp"
 #include "sync/shared_state.hpp"
 #include "sys/futex.hpp"
 
@@ -23,7 +26,9 @@ struct ConditionState {
 Condition::Condition(Lock lock) : Condition(static_cast<BasicLock>(std::move(lock)), 0) {}
 Condition::Condition(RLock lock) : Condition(static_cast<BasicLock>(std::move(lock)), 0) {}
 Condition::Condition(BasicLock lock, int)
-    : lock_(std::move(lock)), state_(detail::make_shared_state<detail::ConditionState>()) {}
+    : lock_(std::move(lock)),
+      memory_(detail::state_memory<detail::ConditionState>("mproc-condition")),
+      state_(detail::construct_state<detail::ConditionState>(memory_)) {}
 
 bool Condition::wait_ns(std::chrono::nanoseconds timeout) {
   auto& s = *state_;
@@ -67,5 +72,30 @@ void Condition::notify_all() noexcept {
   s.seq.fetch_add(1);
   if (s.waiters.load() != 0) sys::futex_wake(s.seq, INT_MAX);
 }
+
+namespace detail {
+
+// Two fds: the lock's state, then the condition's own. A field says whether the lock is an RLock.
+ExportedHandle HandleTraits<Condition>::export_of(const Condition& c) {
+  return HandleWriter(HandleKind::condition)
+      .u64(c.lock_.state_->recursive ? 1 : 0)
+      .memory(c.lock_.memory_)
+      .memory(c.memory_)
+      .finish();
+}
+
+Condition HandleTraits<Condition>::import_from(std::span<const std::byte> bytes,
+                                               std::span<UniqueFd> fds) {
+  HandleReader reader(bytes, fds, HandleKind::condition, "Condition");
+  const std::uint64_t recursive = reader.u64();
+  if (recursive > 1) reader.fail("the bytes are damaged");
+  auto [lock_memory, lock_state] = import_lock_state(reader, recursive == 1);
+  SharedMemory memory = reader.memory(sizeof(ConditionState));
+  reader.finish();
+  auto* state = imported_state<ConditionState>(memory);
+  return Condition(BasicLock(std::move(lock_memory), lock_state), std::move(memory), state);
+}
+
+}  // namespace detail
 
 }  // namespace mproc

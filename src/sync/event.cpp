@@ -4,6 +4,8 @@
 #include <climits>
 #include <cstdint>
 
+#include "handle/wire.hpp"
+#include "mproc/detail/handle.hpp"
 #include "sync/shared_state.hpp"
 #include "sys/futex.hpp"
 
@@ -24,7 +26,9 @@ namespace {
 constexpr std::uint32_t kSetBit = 1;
 }
 
-Event::Event() : state_(detail::make_shared_state<detail::EventState>()) {}
+Event::Event()
+    : memory_(detail::state_memory<detail::EventState>("mproc-event")),
+      state_(detail::construct_state<detail::EventState>(memory_)) {}
 
 bool Event::is_set() const noexcept { return (state_->word.load() & kSetBit) != 0; }
 
@@ -56,5 +60,21 @@ bool Event::wait_for(std::chrono::nanoseconds timeout) {
     sys::futex_wait(s.word, w, left);
   }
 }
+
+namespace detail {
+
+ExportedHandle HandleTraits<Event>::export_of(const Event& event) {
+  return HandleWriter(HandleKind::event).memory(event.memory_).finish();
+}
+
+Event HandleTraits<Event>::import_from(std::span<const std::byte> bytes, std::span<UniqueFd> fds) {
+  HandleReader reader(bytes, fds, HandleKind::event, "Event");
+  SharedMemory memory = reader.memory(sizeof(EventState));
+  reader.finish();
+  auto* state = imported_state<EventState>(memory);
+  return Event(std::move(memory), state);
+}
+
+}  // namespace detail
 
 }  // namespace mproc

@@ -6,6 +6,8 @@
 #include <limits>
 #include <string>
 
+#include "handle/wire.hpp"
+#include "mproc/detail/handle.hpp"
 #include "mproc/error.hpp"
 #include "sync/shared_state.hpp"
 #include "sys/futex.hpp"
@@ -27,7 +29,8 @@ Semaphore::Semaphore(std::uint32_t value)
     : Semaphore(value, std::numeric_limits<std::uint32_t>::max()) {}
 
 Semaphore::Semaphore(std::uint32_t value, std::uint32_t bound)
-    : state_(detail::make_shared_state<detail::SemaphoreState>(value, bound)) {}
+    : memory_(detail::state_memory<detail::SemaphoreState>("mproc-semaphore")),
+      state_(detail::construct_state<detail::SemaphoreState>(memory_, value, bound)) {}
 
 bool Semaphore::try_acquire() noexcept {
   auto& count = state_->count;
@@ -71,5 +74,38 @@ void Semaphore::release(std::uint32_t n) {
 }
 
 std::uint32_t Semaphore::get_value() const noexcept { return state_->count.load(); }
+
+namespace detail {
+
+ExportedHandle HandleTraits<Semaphore>::export_of(const Semaphore& s) {
+  return HandleWriter(HandleKind::semaphore).memory(s.memory_).finish();
+}
+
+Semaphore HandleTraits<Semaphore>::import_from(std::span<const std::byte> bytes,
+                                               std::span<UniqueFd> fds) {
+  HandleReader reader(bytes, fds, HandleKind::semaphore, "Semaphore");
+  SharedMemory memory = reader.memory(sizeof(SemaphoreState));
+  reader.finish();
+  auto* state = imported_state<SemaphoreState>(memory);
+  return Semaphore(std::move(memory), state);
+}
+
+ExportedHandle HandleTraits<BoundedSemaphore>::export_of(const BoundedSemaphore& s) {
+  return HandleWriter(HandleKind::semaphore).memory(s.memory_).finish();
+}
+
+BoundedSemaphore HandleTraits<BoundedSemaphore>::import_from(std::span<const std::byte> bytes,
+                                                             std::span<UniqueFd> fds) {
+  HandleReader reader(bytes, fds, HandleKind::semaphore, "BoundedSemaphore");
+  SharedMemory memory = reader.memory(sizeof(SemaphoreState));
+  reader.finish();
+  auto* state = imported_state<SemaphoreState>(memory);
+  if (state->bound == std::numeric_limits<std::uint32_t>::max()) {
+    reader.fail("the semaphore passed is not bounded");
+  }
+  return BoundedSemaphore(std::move(memory), state);
+}
+
+}  // namespace detail
 
 }  // namespace mproc

@@ -1,29 +1,41 @@
-// The state of a synchronization object: one small anonymous MAP_SHARED mapping made at
-// construction, shared by the object's copies (shared_ptr) and by forked children (inherited).
+// The state of a synchronization object: one small sealed memfd mapping (a SharedMemory, so the
+// object keeps its fd) made at construction, shared by the object's copies, by forked children
+// (inherited) and by processes it is exported to (mproc/detail/handle.hpp).
 #pragma once
 
 #include <atomic>
 #include <chrono>
 #include <cstdint>
-#include <memory>
 #include <new>
 #include <optional>
 #include <type_traits>
 #include <utility>
 
+#include "handle/wire.hpp"
 #include "mproc/detail/timeout.hpp"
-#include "sys/memory.hpp"
+#include "mproc/shared_memory.hpp"
+#include "shared_memory/shm_access.hpp"
 
 namespace mproc::detail {
 
-// Constructs T in a new shared mapping; the returned pointer owns the mapping.
-template <class T, class... Args>
-[[nodiscard]] std::shared_ptr<T> make_shared_state(Args&&... args) {
+// Room for one T, in a new sealed memfd labelled `label`. SystemError when the system refuses.
+template <class T>
+[[nodiscard]] SharedMemory state_memory(const char* label) {
   static_assert(std::is_standard_layout_v<T>);
-  auto mapping = std::make_shared<sys::SharedMapping>(sizeof(T));
-  T* state = new (mapping->data()) T(std::forward<Args>(args)...);
-  // No ~T(): another process may still use the state; unmapping is the only cleanup.
-  return std::shared_ptr<T>(std::move(mapping), state);
+  return ShmAccess::anonymous(sizeof(T), label);
+}
+
+// Constructs T in memory made by state_memory<T>.
+// No ~T() ever runs: another process may still use the state; unmapping is the only cleanup.
+template <class T, class... Args>
+[[nodiscard]] T* construct_state(const SharedMemory& memory, Args&&... args) {
+  return ::new (static_cast<void*>(memory.data())) T(std::forward<Args>(args)...);
+}
+
+// The live T in memory another process exported (HandleReader::memory(sizeof(T)) checked it).
+template <class T>
+[[nodiscard]] T* imported_state(const SharedMemory& memory) noexcept {
+  return std::launder(reinterpret_cast<T*>(memory.data()));
 }
 
 // Counts the caller among `waiters` for its lifetime (so wakers skip the syscall when no one

@@ -78,4 +78,12 @@ std::size_t file_size(int fd) {
   return static_cast<std::size_t>(st.st_size);
 }
 
+bool size_sealed(int fd) {
+  const int seals = ::fcntl(fd, F_GET_SEALS);
+  if (seals < 0 && errno == EINVAL) return false;  // not a file that carries seals
+  check_unix(seals, "fcntl(F_GET_SEALS)");
+  constexpr int kSize = F_SEAL_SHRINK | F_SEAL_GROW;
+  return (seals & kSize) == kSize;
+}
+
 }  // namespace mproc::sys

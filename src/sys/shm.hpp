@@ -33,4 +33,10 @@ void shm_discard(const std::string& path) noexcept;
 // The size of the file behind fd (fstat).
 [[nodiscard]] std::size_t file_size(int fd);
 
+// True when fd is a memfd whose size can never change: its seals (fcntl F_GET_SEALS) include
+// F_SEAL_SHRINK and F_SEAL_GROW, as memfd_of_size leaves it. False for a memfd without them and
+// for any other file (F_GET_SEALS fails with EINVAL); SystemError("fcntl(F_GET_SEALS)") for other
+// failures (EBADF).
+[[nodiscard]] bool size_sealed(int fd);
+
 }  // namespace mproc::sys

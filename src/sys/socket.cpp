@@ -1,6 +1,7 @@
 #include "sys/socket.hpp"
 
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/uio.h>
 
 #include <algorithm>
@@ -144,6 +145,12 @@ bool recv_record(int fd, std::span<std::byte> data, std::vector<UniqueFd>& fds) 
     detail::throw_errno("recvmsg(record)", EPROTO);
   }
   return true;
+}
+
+bool is_socket(int fd) {
+  struct stat st {};
+  check_unix(::fstat(fd, &st), "fstat");
+  return S_ISSOCK(st.st_mode);
 }
 
 }  // namespace mproc::sys

@@ -41,4 +41,7 @@ void send_fds(int fd, std::span<const int> fds);
 void send_record(int fd, std::span<const std::byte> data, std::span<const int> fds);
 [[nodiscard]] bool recv_record(int fd, std::span<std::byte> data, std::vector<UniqueFd>& fds);
 
+// True when fd is a socket (fstat: S_ISSOCK). SystemError("fstat") when fd is not open.
+[[nodiscard]] bool is_socket(int fd);
+
 }  // namespace mproc::sys

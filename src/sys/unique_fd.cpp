@@ -5,13 +5,15 @@
 
 #include "sys/check.hpp"
 
-namespace mproc::sys {
+namespace mproc {
 
-void UniqueFd::reset(int fd) noexcept {
+void detail::UniqueFd::reset(int fd) noexcept {
   if (fd_ >= 0) ::close(fd_);  // never retried: the fd is gone even on EINTR
   fd_ = fd;
 }
 
-UniqueFd dup_cloexec(int fd) { return UniqueFd(check_unix(::fcntl(fd, F_DUPFD_CLOEXEC, 0), "fcntl(F_DUPFD_CLOEXEC)")); }
+sys::UniqueFd sys::dup_cloexec(int fd) {
+  return UniqueFd(check_unix(::fcntl(fd, F_DUPFD_CLOEXEC, 0), "fcntl(F_DUPFD_CLOEXEC)"));
+}
 
-}  // namespace mproc::sys
+}  // namespace mproc

@@ -57,6 +57,8 @@ class ConnectionCore {
   [[nodiscard]] bool readable() const noexcept { return readable_; }
   [[nodiscard]] bool writable() const noexcept { return writable_; }
   [[nodiscard]] std::size_t max_message_size() const noexcept { return max_; }
+  // An earlier send failed part-way through a frame: the peer's stream is out of sync.
+  [[nodiscard]] bool send_broken() const noexcept { return send_broken_; }
 
  private:
   void check_can_recv() const;

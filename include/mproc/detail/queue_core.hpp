@@ -1,7 +1,8 @@
 // QueueCore: the untyped engine behind Queue<T>, SimpleQueue<T> and JoinableQueue<T>
 // (mproc/queue.hpp). It moves byte strings through one shared-memory ring; the typed layer only
-// encodes and decodes. The ring and its control block live in one anonymous MAP_SHARED mapping
-// (src/queue/queue_layout.hpp), so copies of a queue and forked children share it.
+// encodes and decodes. The ring and its control block live in one sealed memfd mapping
+// (src/queue/queue_layout.hpp), so copies of a queue and forked children share it, and a process
+// it is exported to (mproc/detail/handle.hpp) maps it again.
 #pragma once
 
 #include <chrono>
@@ -14,6 +15,7 @@
 #include <utility>
 
 #include "mproc/detail/timeout.hpp"
+#include "mproc/shared_memory.hpp"
 
 namespace mproc {
 
@@ -51,6 +53,9 @@ class SpanFn {
 class QueueCore {
  public:
   explicit QueueCore(const QueueOptions& options);  // Error on bad options; SystemError (mmap)
+  // A queue another process made, from its memory (mproc/detail/handle.hpp). Error when the
+  // memory does not hold a queue's control block and ring.
+  explicit QueueCore(SharedMemory imported);
   QueueCore(const QueueCore&) = delete;
   QueueCore& operator=(const QueueCore&) = delete;
   ~QueueCore();
@@ -71,6 +76,9 @@ class QueueCore {
   [[nodiscard]] std::size_t max_message_size() const noexcept;
   [[nodiscard]] bool closed() const noexcept;
   void close();
+
+  // The memory holding the control block and ring (its fd is what an export passes).
+  [[nodiscard]] const SharedMemory& memory() const noexcept;
 
   // JoinableQueue.
   void task_done();
