@@ -15,8 +15,8 @@
 // a fresh exec of this program (/proc/self/exe with the arguments init() saved), which init()
 // turns into the worker; it needs init() and task functions that can cross an exec (API.md).
 // `forkserver` (after init(): the server it forks while the program has one thread starts the
-// children) lifts it too, with spawn's rules for tasks. Both work for Process; a Pool needs fork
-// yet, so fork stays the default after init() for now.
+// children) lifts it too, with spawn's rules for tasks. Both work for Process and Pool. The
+// default is fork, and forkserver once init() ran (as Python 3.14).
 #pragma once
 
 namespace mproc {
@@ -25,7 +25,8 @@ enum class StartMethod { fork, forkserver, spawn };
 
 // Call first in main, before any thread starts: `mproc::init(argc, argv);`. In a child started
 // with StartMethod::spawn, it runs that child's task and ends the process: it never returns
-// there. In the program itself it saves argc/argv for spawn, forks the forkserver, and returns. Error when called twice
+// there. In the program itself it saves argc/argv for spawn, forks the forkserver, makes
+// forkserver the default start method, and returns. Error when called twice
 // or after other threads started.
 void init(int argc, char** argv);
 
@@ -35,7 +36,8 @@ void init(int argc, char** argv);
 // Sets the process-wide default for processes and pools created from now on.
 void set_start_method(StartMethod method) noexcept;
 
-// The process-wide default: StartMethod::fork unless set_start_method() changed it.
+// The process-wide default: StartMethod::fork, forkserver after init(), or what
+// set_start_method() chose.
 [[nodiscard]] StartMethod get_start_method() noexcept;
 
 // "fork", "forkserver" or "spawn".

@@ -59,6 +59,8 @@ void init(int argc, char** argv) {
   (void)launch::save_arguments(argc, argv);
   // While this process has one thread: the forkserver's children are forked from this state.
   launch::start_forkserver(&run_role);
+  // As Python 3.14: with a server at hand, new processes no longer fork a threaded program.
+  set_start_method(StartMethod::forkserver);
 }
 
 bool initialized() noexcept { return launch::have_arguments(); }

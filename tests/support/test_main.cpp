@@ -65,6 +65,9 @@ int main(int argc, char** argv) {
   // its worker here, before any test machinery starts.
   mproc::init(argc, argv);
   mproc::test::set_permanent_children(mproc::test::children());  // the forkserver
+  // init made forkserver the default; most tests are written for fork (closures that capture,
+  // handles inherited) and the start-method tests name their method explicitly.
+  mproc::set_start_method(mproc::StartMethod::fork);
   testing::InitGoogleTest(&argc, argv);
   ::prctl(PR_SET_CHILD_SUBREAPER, 1);
   // ThreadSanitizer starts a background thread of its own with the first thread a program makes;
