@@ -141,6 +141,15 @@ void throw_null_function_pointer() {
   throw Error("mproc: a null function pointer cannot be called in another process");
 }
 
+void throw_handle_without_fd_channel() {
+  throw Error("mproc: a handle argument (Queue, Lock, Connection, ...) can only cross with fds "
+              "passed beside the message; this call was encoded without a place for them");
+}
+
+void throw_handle_fds_missing() {
+  throw DecodeError("mproc: a handle argument's fds did not arrive with the message");
+}
+
 void run_remote_call(std::span<const std::byte> bytes) {
   const Parsed m = parse(bytes);
   m.entry->run(m.fn_address, m.payload, nullptr);

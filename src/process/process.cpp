@@ -204,13 +204,15 @@ std::vector<std::byte> detail::process_start_message(const std::string& name,
   return encode(ProcessStart{name, child_prefix, std::vector<std::byte>(call.begin(), call.end())});
 }
 
-void detail::run_spawned_process(std::span<const std::byte> message) noexcept {
+void detail::run_spawned_process(std::span<const std::byte> message,
+                                 std::span<UniqueFd> fds) noexcept {
   std::string name = "Process";
   try {
     ProcessStart start = decode<ProcessStart>(message);
     name = std::move(start.name);
     naming().prefix = std::move(start.prefix);
     naming().counter.store(0, std::memory_order_relaxed);
+    const detail::RemoteFdScope scope(fds);  // handle arguments take theirs from here
     detail::run_remote_call(start.call);
   } catch (...) {
     flush_all();
@@ -258,7 +260,9 @@ void Process::start() {
   check_creator(s, "start");
   // Encoded before the lock: it may throw for a task that cannot cross an exec.
   std::vector<std::byte> message;
+  std::vector<int> pass_fds;  // handle arguments' fds, borrowed from the task's own copies
   if (s.method != StartMethod::fork) {
+    const detail::RemoteFdScope scope(pass_fds);
     message = detail::process_start_message(s.name, s.child_prefix, s.task->remote_call());
   }
   // Held across the fork so no other thread sees a half-started Process. The child never takes
@@ -274,10 +278,10 @@ void Process::start() {
       child = launch::fork_child(&child_main, &s);
       break;
     case StartMethod::spawn:
-      child = launch::spawn_child(launch::Role::process, message);
+      child = launch::spawn_child(launch::Role::process, message, pass_fds);
       break;
     case StartMethod::forkserver:
-      child = launch::forkserver_child(launch::Role::process, message);
+      child = launch::forkserver_child(launch::Role::process, message, pass_fds);
       break;
   }
   s.relayed = child.relayed;

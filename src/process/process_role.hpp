@@ -7,6 +7,8 @@
 #include <string>
 #include <vector>
 
+#include "mproc/detail/unique_fd.hpp"
+
 namespace mproc::detail {
 
 // The start message of a spawned Process (built by Process::start in the parent).
@@ -16,6 +18,8 @@ namespace mproc::detail {
 
 // Runs the Process described by a start message and ends the process with its exit code (as
 // fork's child does: 0, 1 after an uncaught exception, or what the function passed to exit).
-[[noreturn]] void run_spawned_process(std::span<const std::byte> message) noexcept;
+// fds: what came with the message, for handle arguments (Queue, Lock, ...).
+[[noreturn]] void run_spawned_process(std::span<const std::byte> message,
+                                      std::span<UniqueFd> fds) noexcept;
 
 }  // namespace mproc::detail

@@ -38,7 +38,7 @@ constexpr long kOwnThreads = 1;
 void run_role(launch::StartMessage& message) noexcept {
   switch (message.role) {
     case launch::Role::process:
-      detail::run_spawned_process(message.payload);
+      detail::run_spawned_process(message.payload, message.fds);
     case launch::Role::pool_worker:
       pool::run_spawned_worker(message.payload, std::move(message.fds));
   }

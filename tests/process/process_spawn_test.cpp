@@ -18,8 +18,13 @@
 #include <thread>
 #include <vector>
 
+#include "mproc/event.hpp"
+#include "mproc/lock.hpp"
 #include "mproc/pipe.hpp"
 #include "mproc/process.hpp"
+#include "mproc/queue.hpp"
+#include "mproc/shared_memory.hpp"
+#include "mproc/value.hpp"
 #include "mproc/start_method.hpp"
 
 namespace {
@@ -122,9 +127,66 @@ TEST_P(ProcessExec, ATaskThatCannotCrossAnExecIsAnErrorAtStart) {
   std::string captured = "not trivially copyable";
   Process p(opts(), [captured] { (void)captured.size(); });
   EXPECT_THROW(p.start(), mproc::Error);
-  auto [a, b] = mproc::Pipe<int>();
-  Process q(opts(), [](mproc::Connection<int>) {}, std::move(a));  // a handle: not yet
-  EXPECT_THROW(q.start(), mproc::Error);
+
+}
+
+// Handles as arguments: the child gets the same queue, lock, event, pipe end and memory (their
+// fds travel with the start message), not copies.
+void echo_through(mproc::Queue<std::string> in, mproc::JoinableQueue<std::string> out) {
+  for (std::string s = in.get(); s != "STOP"; s = in.get()) out.put(s + "!");
+}
+void take_and_die(mproc::Lock lock, mproc::Event taken) {
+  lock.acquire();
+  taken.set();
+  ::raise(SIGKILL);
+}
+void write_through(mproc::Connection<int> conn, mproc::Value<int> v, mproc::SharedMemory shm) {
+  v.store(conn.recv() + 1);
+  shm.data()[0] = std::byte{42};
+  conn.send(v.load());
+}
+
+TEST_P(ProcessExec, QueuesReachTheChildAsTheSameQueues) {
+  mproc::Queue<std::string> in;
+  mproc::JoinableQueue<std::string> out;
+  Process p(opts(), echo_through, in, out);
+  p.start();
+  in.put("a");
+  in.put("b");
+  in.put("STOP");
+  EXPECT_EQ(out.get(10s), "a!");
+  EXPECT_EQ(out.get(10s), "b!");
+  out.task_done();
+  out.task_done();
+  EXPECT_TRUE(out.join(0s));
+  p.join();
+  EXPECT_EQ(p.exitcode(), 0);
+}
+
+TEST_P(ProcessExec, ALockTheChildDiedHoldingIsOwnerDiedHere) {
+  mproc::Lock lock;
+  mproc::Event taken;
+  Process p(opts(), take_and_die, lock, taken);
+  p.start();
+  ASSERT_TRUE(taken.wait(10s));
+  p.join();
+  EXPECT_EQ(p.exitcode(), -SIGKILL);
+  EXPECT_THROW(lock.acquire(), mproc::OwnerDied);
+  lock.release();
+}
+
+TEST_P(ProcessExec, PipeEndsValuesAndSharedMemoryReachTheChild) {
+  auto [mine, theirs] = mproc::Pipe<int>();
+  mproc::Value<int> v(0);
+  auto shm = mproc::SharedMemory::create(4096);
+  Process p(opts(), write_through, std::move(theirs), v, shm);
+  p.start();
+  mine.send(41);
+  EXPECT_EQ(mine.recv(), 42);
+  p.join();
+  EXPECT_EQ(p.exitcode(), 0);
+  EXPECT_EQ(v.load(), 42);
+  EXPECT_EQ(shm.data()[0], std::byte{42});
 }
 
 TEST(ProcessSpawn, InitTwiceIsAnError) {

@@ -40,6 +40,7 @@
 #include <vector>
 
 #include "mproc/codec.hpp"
+#include "mproc/detail/handle.hpp"
 #include "mproc/error.hpp"
 
 namespace mproc::detail {
@@ -71,12 +72,96 @@ template <class F>
 concept remote_callable = remote_fn_kind<F>()
 != RemoteFnKind::none;
 
-// A decayed argument can be sent: transferable, and not a pointer (which would point into this
-// process's memory).
+// A handle argument (Queue, Lock, Connection, SharedMemory, ...: detail/handle.hpp) crosses as
+// its export: description bytes in the message, its fds beside it (SCM_RIGHTS).
+template <class A>
+concept remote_handle = handle<std::decay_t<A>>;
+
+// A decayed argument can be sent: a handle, or transferable and not a pointer (which would point
+// into this process's memory).
 template <class A>
 concept remote_argument =
-    !std::is_pointer_v<std::decay_t<A>> && !std::is_member_pointer_v<std::decay_t<A>> &&
-    is_transferable<std::decay_t<A>>();
+    remote_handle<A> ||
+    (!std::is_pointer_v<std::decay_t<A>> && !std::is_member_pointer_v<std::decay_t<A>> &&
+     is_transferable<std::decay_t<A>>());
+
+// Where the fds of handle arguments go while a call is encoded, and come from while it is run:
+// set for the extent of one encode or run by RemoteFdScope, on the calling thread.
+struct RemoteFds {
+  std::vector<int>* out = nullptr;  // encoding: fds to pass, borrowed from the handles
+  std::span<UniqueFd> in{};         // running: the fds that came with the message
+  std::size_t next = 0;
+};
+
+inline RemoteFds*& current_remote_fds() noexcept {
+  thread_local RemoteFds* current = nullptr;
+  return current;
+}
+
+class RemoteFdScope {
+ public:
+  explicit RemoteFdScope(std::vector<int>& out) noexcept : saved_(current_remote_fds()) {
+    fds_.out = &out;
+    current_remote_fds() = &fds_;
+  }
+  explicit RemoteFdScope(std::span<UniqueFd> in) noexcept : saved_(current_remote_fds()) {
+    fds_.in = in;
+    current_remote_fds() = &fds_;
+  }
+  RemoteFdScope(const RemoteFdScope&) = delete;
+  RemoteFdScope& operator=(const RemoteFdScope&) = delete;
+  ~RemoteFdScope() { current_remote_fds() = saved_; }
+
+ private:
+  RemoteFds fds_{};
+  RemoteFds* saved_;
+};
+
+// A handle, or else the codec's readable static_assert naming the type that cannot cross.
+template <class A>
+consteval bool assert_remote_argument() {
+  if constexpr (remote_handle<A>) {
+    return true;
+  } else {
+    return assert_transferable<std::decay_t<A>>();
+  }
+}
+
+[[noreturn]] void throw_handle_without_fd_channel();
+[[noreturn]] void throw_handle_fds_missing();
+
+// One argument into the message: a handle as {export bytes, fd count} (its fds to the scope's
+// list when `collect`), anything else with the codec.
+template <class Archive, class A>
+void write_remote_argument(Archive& ar, const A& a, bool collect) {
+  if constexpr (remote_handle<A>) {
+    ExportedHandle e = export_handle(a);
+    if (collect) {
+      RemoteFds* fds = current_remote_fds();
+      if (fds == nullptr || fds->out == nullptr) throw_handle_without_fd_channel();
+      fds->out->insert(fds->out->end(), e.fds.begin(), e.fds.end());
+    }
+    ar.write(e.bytes);
+    ar.write(static_cast<std::uint32_t>(e.fds.size()));
+  } else {
+    ar.write(a);
+  }
+}
+
+template <class A>
+A read_remote_argument(InputArchive& in) {
+  if constexpr (remote_handle<A>) {
+    auto bytes = in.template read_value<std::vector<std::byte>>();
+    const auto count = in.template read_value<std::uint32_t>();
+    RemoteFds* fds = current_remote_fds();
+    if (fds == nullptr || fds->in.size() - fds->next < count) throw_handle_fds_missing();
+    const auto mine = fds->in.subspan(fds->next, count);
+    fds->next += count;
+    return import_handle<A>(bytes, mine);
+  } else {
+    return in.template read_value<A>();
+  }
+}
 
 // encode_remote_call(fn, args...) compiles: fn is a task function, every decayed argument can
 // be sent, and std::invoke(F, Args...) works on the decayed, moved copies.
@@ -135,7 +220,7 @@ void remote_trampoline(const void* fn_address, std::span<const std::byte> payloa
     }
   }();
   // Braced initialisation evaluates left to right: the arguments are read in order.
-  std::tuple<Args...> args{in.template read_value<Args>()...};
+  std::tuple<Args...> args{read_remote_argument<Args>(in)...};
   if (in.left() != 0) {
     throw_trailing(type_name<RemoteSignature<Returns, F, Args...>>(), in.offset(), payload.size());
   }
@@ -181,7 +266,7 @@ void check_remote_call() {
                   !std::is_member_pointer_v<std::decay_t<Args>>)&&...),
                 "mproc: a pointer argument (a string literal decays to one) would point into "
                 "this process's memory: pass a std::string, a std::vector or the value itself");
-  static_assert((assert_transferable<std::decay_t<Args>>() && ...));  // names the bad type
+  static_assert((assert_remote_argument<Args>() && ...));  // names the bad type
   static_assert(std::invocable<std::decay_t<F>, std::decay_t<Args>...>,
                 "mproc: fn cannot be called with these arguments (decayed copies, moved into the "
                 "call, as Process does)");
@@ -209,7 +294,7 @@ std::vector<std::byte> encode_remote(const F& fn, const Args&... args) {
     } else if constexpr (kind == RemoteFnKind::bitwise || kind == RemoteFnKind::serialized) {
       counter.write(fn);
     }
-    (counter.write(args), ...);
+    (write_remote_argument(counter, args, false), ...);
     const std::size_t payload = counter.sink().size;
     std::vector<std::byte> out =
         begin_remote_message(remote_entry<Returns, D, std::decay_t<Args>...>, fn_address, payload);
@@ -220,7 +305,7 @@ std::vector<std::byte> encode_remote(const F& fn, const Args&... args) {
     if constexpr (kind == RemoteFnKind::bitwise || kind == RemoteFnKind::serialized) {
       writer.write(fn);
     }
-    (writer.write(args), ...);
+    (write_remote_argument(writer, args, true), ...);
     out.resize(static_cast<std::size_t>(writer.sink().cur - out.data()));
     return out;
   } else {
