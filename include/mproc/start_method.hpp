@@ -26,7 +26,8 @@ enum class StartMethod { fork, forkserver, spawn };
 // Call first in main, before any thread starts: `mproc::init(argc, argv);`. In a child started
 // with StartMethod::spawn, it runs that child's task and ends the process: it never returns
 // there. In the program itself it saves argc/argv for spawn, forks the forkserver, makes
-// forkserver the default start method, and returns. Error when called twice
+// forkserver the default start method, raises the soft open-file limit to the hard one (each
+// Lock, Event, Queue... holds an fd), and returns. Error when called twice
 // or after other threads started.
 void init(int argc, char** argv);
 

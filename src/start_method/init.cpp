@@ -15,6 +15,7 @@
 #include "pool/spawned_worker.hpp"
 #include "process/process_role.hpp"
 #include "sys/cpu.hpp"
+#include "sys/rlimit.hpp"
 
 namespace mproc {
 namespace {
@@ -57,6 +58,8 @@ void init(int argc, char** argv) {
                 " threads; call init first thing in main, before anything starts a thread");
   }
   (void)launch::save_arguments(argc, argv);
+  // Each Lock, Event, Queue... keeps a memfd: let the program have as many as the system allows.
+  (void)sys::raise_open_file_limit();
   // While this process has one thread: the forkserver's children are forked from this state.
   launch::start_forkserver(&run_role);
   // As Python 3.14: with a server at hand, new processes no longer fork a threaded program.
