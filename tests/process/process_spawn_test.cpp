@@ -311,7 +311,7 @@ TEST_P(ProcessExec, ThreadsHoldingLocksInTheParentDoNotAffectTheChild) {
   std::mutex mu;
   std::vector<std::thread> busy;
   for (int t = 0; t < 8; ++t) {
-    busy.emplace_back([&] {
+    busy.emplace_back([&, t] {
       while (!stop.load()) {
         std::lock_guard g(mu);
         std::vector<char> v(1000 + static_cast<std::size_t>(t));
