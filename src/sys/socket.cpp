@@ -53,54 +53,6 @@ std::size_t recv_some(int fd, std::byte* buf, std::size_t len, bool wait_all) {
   return static_cast<std::size_t>(r);
 }
 
-void send_fds(int fd, std::span<const int> fds) {
-  if (fds.size() > kMaxPassedFds) detail::throw_errno("sendmsg(SCM_RIGHTS)", EINVAL);
-  std::byte marker{'F'};
-  iovec iov{&marker, 1};
-  alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int) * kMaxPassedFds)]{};
-  msghdr msg{};
-  msg.msg_iov = &iov;
-  msg.msg_iovlen = 1;
-  if (!fds.empty()) {
-    msg.msg_control = control;
-    msg.msg_controllen = CMSG_SPACE(sizeof(int) * fds.size());
-    cmsghdr* c = CMSG_FIRSTHDR(&msg);
-    c->cmsg_level = SOL_SOCKET;
-    c->cmsg_type = SCM_RIGHTS;
-    c->cmsg_len = CMSG_LEN(sizeof(int) * fds.size());
-    std::memcpy(CMSG_DATA(c), fds.data(), sizeof(int) * fds.size());
-  }
-  (void)call_unix("sendmsg(SCM_RIGHTS)", [&] { return ::sendmsg(fd, &msg, MSG_NOSIGNAL); });
-}
-
-std::vector<UniqueFd> recv_fds(int fd, std::size_t count) {
-  if (count > kMaxPassedFds) detail::throw_errno("recvmsg(SCM_RIGHTS)", EINVAL);
-  std::byte marker{};
-  iovec iov{&marker, 1};
-  alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int) * kMaxPassedFds)]{};
-  msghdr msg{};
-  msg.msg_iov = &iov;
-  msg.msg_iovlen = 1;
-  msg.msg_control = control;
-  msg.msg_controllen = sizeof control;
-  const ssize_t n = call_unix("recvmsg(SCM_RIGHTS)",
-                              [&] { return ::recvmsg(fd, &msg, MSG_CMSG_CLOEXEC); });
-  std::vector<UniqueFd> out;
-  for (cmsghdr* c = CMSG_FIRSTHDR(&msg); c != nullptr; c = CMSG_NXTHDR(&msg, c)) {
-    if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS) continue;
-    const std::size_t k = (c->cmsg_len - CMSG_LEN(0)) / sizeof(int);
-    for (std::size_t i = 0; i < k; ++i) {
-      int v;
-      std::memcpy(&v, CMSG_DATA(c) + i * sizeof(int), sizeof v);
-      out.emplace_back(v);
-    }
-  }
-  if (n != 1 || (msg.msg_flags & MSG_CTRUNC) != 0 || out.size() != count) {
-    detail::throw_errno("recvmsg(SCM_RIGHTS)", EPROTO);  // `out` closes what did arrive
-  }
-  return out;
-}
-
 void send_record(int fd, std::span<const std::byte> data, std::span<const int> fds) {
   if (fds.size() > kMaxPassedFds) detail::throw_errno("sendmsg(record)", EINVAL);
   iovec iov{const_cast<std::byte*>(data.data()), data.size()};
@@ -151,6 +103,21 @@ bool is_socket(int fd) {
   struct stat st {};
   check_unix(::fstat(fd, &st), "fstat");
   return S_ISSOCK(st.st_mode);
+}
+
+void send_fds(int fd, std::span<const int> fds) {
+  const std::byte marker{'F'};
+  send_record(fd, std::span(&marker, 1), fds);
+}
+
+std::vector<UniqueFd> recv_fds(int fd, std::size_t count) {
+  if (count > kMaxPassedFds) detail::throw_errno("recvmsg(SCM_RIGHTS)", EINVAL);
+  std::byte marker{};
+  std::vector<UniqueFd> out;
+  if (!recv_record(fd, std::span(&marker, 1), out) || out.size() != count) {
+    detail::throw_errno("recvmsg(SCM_RIGHTS)", EPROTO);  // `out` closes what did arrive
+  }
+  return out;
 }
 
 }  // namespace mproc::sys
