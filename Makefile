@@ -55,7 +55,9 @@ test-tsan: deps-test
 	@cmake --build build-tsan -j $(JOBS)
 	@# die_after_fork=0: pool workers are forked from a thread, and a nested pool starts threads
 	@# in them; TSan calls that unsupported but handles it (tests/pool NestedPoolsWork).
-	@TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1:die_after_fork=0 MPROC_TEST_DEADLINE=180 \
+	@# handle_segv=0 (as for ASan): a spawned child is a fresh TSan process, whose own SEGV handler
+	@# would turn a test's deliberate crash into a TSan report and exit code instead of the signal.
+	@TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1:die_after_fork=0:handle_segv=0 MPROC_TEST_DEADLINE=180 \
 	  ctest --test-dir build-tsan --output-on-failure -j $(JOBS) -LE packaging
 
 bench: deps-bench
