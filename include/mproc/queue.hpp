@@ -40,8 +40,9 @@
 // Threads: every member function may be called concurrently on the same or copied objects,
 // except assignment and destruction of the one object being called. A forked child (Process,
 // Pool worker, Pool initializer argument) uses the queue its parent made; a process it is
-// exported to (mproc/detail/handle.hpp: spawn children) maps the same ring. A moved-from queue
-// is empty: only assignment, destruction and export (which throws Error) may follow.
+// exported to (a Process argument under spawn or forkserver; mproc/detail/handle.hpp) maps the
+// same ring. A moved-from queue is empty: only assignment, destruction and export (which throws
+// Error) may follow.
 //
 // A sleeping put or get also looks again every 50 ms, so a peer killed between publishing and
 // waking it delays it by at most that.
