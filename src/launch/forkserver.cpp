@@ -27,7 +27,6 @@ struct Record {
   std::uint32_t pad;
 };
 constexpr std::uint32_t kStarted = 1, kExited = 2, kFailed = 3;
-constexpr std::uint64_t kMaxMessage = std::uint64_t{1} << 30;
 
 // The program's end of the link: process-wide by nature (one server per program, as Python's).
 struct Link {
@@ -72,20 +71,6 @@ void send(int sock, const Record& r, std::span<const int> fds = {}) {
   sys::send_record(sock, std::as_bytes(std::span(&r, 1)), fds);
 }
 
-// One request: u64 size, u64 fd count, the message (role byte, payload), then the fds.
-bool read_request(int sock, StartMessage& out) {
-  std::uint64_t head[2];
-  if (sys::read_full(sock, head, sizeof head) != sizeof head) return false;
-  if (head[0] == 0 || head[0] > kMaxMessage || head[1] > sys::kMaxPassedFds) return false;
-  std::vector<std::byte> bytes(static_cast<std::size_t>(head[0]));
-  if (sys::read_full(sock, bytes.data(), bytes.size()) != bytes.size()) return false;
-  out.role = static_cast<Role>(bytes[0]);
-  out.payload.assign(bytes.begin() + 1, bytes.end());
-  out.fds.clear();
-  if (head[1] != 0) out.fds = sys::recv_fds(sock, static_cast<std::size_t>(head[1]));
-  return true;
-}
-
 [[noreturn]] void serve(int sock, RoleRunner runner) noexcept {
   const int self = sys::current_pid();
   std::vector<int> pids;               // children not yet reaped, beside their pidfds
@@ -107,8 +92,9 @@ bool read_request(int sock, StartMessage& out) {
         pidfds.erase(pidfds.begin() + static_cast<std::ptrdiff_t>(i - 1));
       }
       if (!ready_span[0]) continue;
-      StartMessage message;
-      if (!read_request(sock, message)) sys::child::exit_now(0);  // the program is gone
+      std::optional<StartMessage> request = read_start_message(sock);
+      if (!request) sys::child::exit_now(0);  // the program is gone
+      StartMessage& message = *request;
       int pid = 0;
       try {
         pid = sys::fork_process();
@@ -195,12 +181,7 @@ Child forkserver_child(Role role, std::span<const std::byte> payload, std::span<
                 "server; only that program may use it");
   }
   try {
-    const std::uint64_t head[2] = {payload.size() + 1, fds.size()};
-    const std::byte role_byte{static_cast<std::uint8_t>(role)};
-    const std::span<const std::byte> parts[3] = {
-        std::as_bytes(std::span<const std::uint64_t>(head)), std::span(&role_byte, 1), payload};
-    sys::send_all(l.sock.get(), parts);
-    if (!fds.empty()) sys::send_fds(l.sock.get(), fds);
+    send_start_message(l.sock.get(), role, payload, fds);
   } catch (const SystemError&) {
     server_gone();
   }
@@ -234,6 +215,18 @@ std::optional<int> forkserver_reap(int pid, bool block) {
     }
     std::vector<sys::UniqueFd> unused;
     (void)read_record(l, unused);
+  }
+}
+
+std::optional<int> reap_child(int pid, int pidfd, bool relayed, bool block) {
+  return relayed ? forkserver_reap(pid, block) : sys::reap_pidfd(pidfd, block);
+}
+
+std::optional<int> reap_child_noexcept(int pid, int pidfd, bool relayed) noexcept {
+  try {
+    return reap_child(pid, pidfd, relayed, true);
+  } catch (...) {
+    return std::nullopt;
   }
 }
 

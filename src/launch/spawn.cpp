@@ -35,6 +35,31 @@ Arguments& arguments() {
 
 }  // namespace
 
+void send_start_message(int sock, Role role, std::span<const std::byte> payload,
+                        std::span<const int> fds) {
+  const std::uint64_t head[2] = {payload.size() + 1, fds.size()};
+  const std::byte role_byte{static_cast<std::uint8_t>(role)};
+  const std::span<const std::byte> parts[3] = {
+      std::as_bytes(std::span<const std::uint64_t>(head)), std::span(&role_byte, 1), payload};
+  sys::send_all(sock, parts);
+  if (!fds.empty()) sys::send_fds(sock, fds);
+}
+
+std::optional<StartMessage> read_start_message(int sock) {
+  std::uint64_t head[2] = {0, 0};
+  if (sys::read_full(sock, head, sizeof head) != sizeof head || head[0] == 0 ||
+      head[0] > kMaxMessage || head[1] > sys::kMaxPassedFds) {
+    return std::nullopt;
+  }
+  std::vector<std::byte> bytes(static_cast<std::size_t>(head[0]));
+  if (sys::read_full(sock, bytes.data(), bytes.size()) != bytes.size()) return std::nullopt;
+  StartMessage message;
+  message.role = static_cast<Role>(bytes[0]);
+  message.payload.assign(bytes.begin() + 1, bytes.end());
+  if (head[1] != 0) message.fds = sys::recv_fds(sock, static_cast<std::size_t>(head[1]));
+  return message;
+}
+
 bool save_arguments(int argc, char** argv) {
   Arguments& a = arguments();
   std::lock_guard lock(a.mu);
@@ -77,16 +102,11 @@ Child spawn_child(Role role, std::span<const std::byte> payload, std::span<const
     throw;
   }
   try {
-    const std::uint64_t head[2] = {payload.size() + 1, fds.size()};
-    const std::byte role_byte{static_cast<std::uint8_t>(role)};
-    const std::span<const std::byte> parts[3] = {
-        std::as_bytes(std::span<const std::uint64_t>(head)), std::span(&role_byte, 1), payload};
-    sys::send_all(mine.get(), parts);
-    if (!fds.empty()) sys::send_fds(mine.get(), fds);
+    send_start_message(mine.get(), role, payload, fds);
     // The acknowledgement, or the child's death (the caller then sees how through the pidfd).
-    const int fds[2] = {mine.get(), child.pidfd.get()};
+    const int watch[2] = {mine.get(), child.pidfd.get()};
     bool ready[2] = {false, false};
-    (void)sys::wait_readable(fds, ready, std::nullopt);
+    (void)sys::wait_readable(watch, ready, std::nullopt);
     if (ready[0]) {
       std::byte ack{};
       (void)sys::recv_some(mine.get(), &ack, 1, false);
@@ -112,17 +132,8 @@ std::optional<StartMessage> take_start_message() {
   // The parent may have died before the death signal was armed; then nobody would kill us.
   if (sys::child::parent_pid() != parent) sys::child::die_by_signal(SIGKILL);
   try {
-    std::uint64_t head[2] = {0, 0};
-    if (sys::read_full(fd, head, sizeof head) != sizeof head || head[0] == 0 ||
-        head[0] > kMaxMessage || head[1] > sys::kMaxPassedFds) {
-      sys::child::exit_now(127);
-    }
-    std::vector<std::byte> bytes(static_cast<std::size_t>(head[0]));
-    if (sys::read_full(fd, bytes.data(), bytes.size()) != bytes.size()) sys::child::exit_now(127);
-    StartMessage message;
-    message.role = static_cast<Role>(bytes[0]);
-    message.payload.assign(bytes.begin() + 1, bytes.end());
-    if (head[1] != 0) message.fds = sys::recv_fds(fd, static_cast<std::size_t>(head[1]));
+    std::optional<StartMessage> message = read_start_message(fd);
+    if (!message) sys::child::exit_now(127);
     (void)sys::child::write_all(fd, &kAck, 1);
     sys::child::close_fd(fd);
     return message;

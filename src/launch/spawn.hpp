@@ -29,6 +29,13 @@ struct StartMessage {
   std::vector<sys::UniqueFd> fds;   // passed along, close-on-exec in the child
 };
 
+// The start message on a stream socket, as spawn_child and the forkserver send it: a u64 size,
+// a u64 fd count, the role byte and the payload, then the fds (SCM_RIGHTS). Throws SystemError.
+void send_start_message(int sock, Role role, std::span<const std::byte> payload,
+                        std::span<const int> fds);
+// Reads one; nullopt at end of stream or for a header out of bounds. Throws SystemError.
+[[nodiscard]] std::optional<StartMessage> read_start_message(int sock);
+
 // init() saves the program's arguments for spawn_child. Returns false if already saved.
 bool save_arguments(int argc, char** argv);
 [[nodiscard]] bool have_arguments() noexcept;

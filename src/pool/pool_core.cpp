@@ -642,23 +642,13 @@ struct PoolCore::State {
     if (sig == SIGTERM && !w.kill_at) w.kill_at = Clock::now() + opt.kill_grace;
   }
 
-  // The status the forkserver reports for its child `pid` (it has ended: the report is near).
-  static std::optional<int> reap_relayed(int pid) noexcept {
-    try {
-      return launch::forkserver_reap(pid, true);
-    } catch (...) {
-      return std::nullopt;
-    }
-  }
-
   // w's process ended: account for every item it held, then forget it.
   void on_death(Worker& w) {
     drain(w);
     take_open_run(w);
     // nullopt: someone else reaped it (a SIGCHLD handler calling waitpid(-1)); the crash area
     // may still say which signal it was.
-    const std::optional<int> st = w.relayed ? reap_relayed(w.pid)
-                                            : sys::reap_pidfd_noexcept(w.pidfd.get(), true);
+    const std::optional<int> st = launch::reap_child_noexcept(w.pid, w.pidfd.get(), w.relayed);
     const auto& crash_area = w.channel->status().crash;
     std::optional<int> status = st;
     if (!status && crash_area.written.load(std::memory_order_acquire) != 0) {

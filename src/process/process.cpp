@@ -128,26 +128,15 @@ void check_started(const ProcessState& s, const char* what) {
   }
 }
 
-// The child's exit code once it has exited (block: it has, wait for the status). A forkserver
-// child is the server's to reap; the server reports its status.
+// The child's exit code once it has exited (a forkserver child's comes from the server).
 std::optional<int> reap(ProcessState& s, bool block) {
-  if (s.relayed) return launch::forkserver_reap(s.pid.load(std::memory_order_relaxed), block);
-  return sys::reap_pidfd(s.pidfd.get(), block);
-}
-
-std::optional<int> reap_noexcept(ProcessState& s) noexcept {
-  try {
-    return reap(s, true);
-  } catch (...) {
-    return std::nullopt;
-  }
+  return launch::reap_child(s.pid.load(std::memory_order_relaxed), s.pidfd.get(), s.relayed,
+                            block);
 }
 
 // Reaps the child if it has exited. Requires s.mu held and s.started.
 void poll_exit(ProcessState& s) {
-  if (!s.exitcode && (!s.relayed || sys::wait_readable(s.pidfd.get(), std::chrono::nanoseconds(0)))) {
-    s.exitcode = reap(s, false);
-  }
+  if (!s.exitcode) s.exitcode = reap(s, false);
 }
 
 // Waits (without holding the lock) for the pidfd, then reaps. True once reaped.
@@ -193,7 +182,7 @@ void finish(ProcessState& s) noexcept {
       }
     }
   }
-  s.exitcode = reap_noexcept(s);
+  s.exitcode = launch::reap_child_noexcept(s.pid.load(std::memory_order_relaxed), fd, s.relayed);
 }
 
 }  // namespace
