@@ -92,18 +92,18 @@ class Ring {
     c_->head.store(head_, std::memory_order_release);
   }
   // The consumer may have gone to sleep: the producer calls this after publish().
-  void wake_consumer() noexcept { wake(c_->consumer_sleeping, c_->consumer_seq); }
+  void wake_consumer() noexcept { sys::wake_sleeper(c_->consumer_sleeping, c_->consumer_seq); }
   // The producer may sleep waiting for room: the consumer calls this after release().
-  void wake_producer() noexcept { wake(c_->producer_sleeping, c_->producer_seq); }
+  void wake_producer() noexcept { sys::wake_sleeper(c_->producer_sleeping, c_->producer_seq); }
 
   // Consumer: sleeps until the ring is not empty (or a spurious wake-up; re-check).
   void sleep_until_not_empty(std::optional<std::chrono::nanoseconds> timeout = std::nullopt) {
-    sleep(c_->consumer_sleeping, c_->consumer_seq, [&] { return !empty(); }, timeout);
+    sys::sleep_unless(c_->consumer_sleeping, c_->consumer_seq, [&] { return !empty(); }, timeout);
   }
   // Producer: sleeps until `bytes` more bytes may be free (or a spurious wake-up; re-check).
   void sleep_until_room(std::size_t bytes) {
-    sleep(c_->producer_sleeping, c_->producer_seq, [&] { return cap_ - used() >= bytes; },
-          std::nullopt);
+    sys::sleep_unless(c_->producer_sleeping, c_->producer_seq,
+                      [&] { return cap_ - used() >= bytes; }, std::nullopt);
   }
 
   // --- consumer ---
@@ -160,24 +160,6 @@ class Ring {
   }
 
  private:
-  static void wake(std::atomic<std::uint32_t>& sleeping, std::atomic<std::uint32_t>& seq) noexcept {
-    full_fence();  // pairs with the fence in sleep()
-    if (sleeping.load(std::memory_order_relaxed) != 0) {
-      sleeping.store(0, std::memory_order_relaxed);
-      seq.fetch_add(1, std::memory_order_release);
-      sys::futex_wake(seq);
-    }
-  }
-  template <class Ready>
-  static void sleep(std::atomic<std::uint32_t>& sleeping, std::atomic<std::uint32_t>& seq,
-                    Ready ready, std::optional<std::chrono::nanoseconds> timeout) {
-    const std::uint32_t s = seq.load(std::memory_order_acquire);
-    sleeping.store(1, std::memory_order_relaxed);
-    full_fence();
-    if (!ready()) sys::futex_wait(seq, s, timeout);
-    sleeping.store(0, std::memory_order_relaxed);
-  }
-
   RingControl* c_ = nullptr;
   std::byte* data_ = nullptr;
   std::size_t cap_ = 0;

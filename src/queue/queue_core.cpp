@@ -80,28 +80,26 @@ void bump(std::atomic<std::uint32_t>& seq) noexcept {
   sys::futex_wake(seq, INT_MAX);
 }
 
-// After progress: wake the other side's sleeper, if it announced one.
-void wake_if_sleeping(std::atomic<std::uint32_t>& sleeping,
-                      std::atomic<std::uint32_t>& seq) noexcept {
-  sys::full_fence();  // pairs with the fence in sleep_on()
-  if (sleeping.load(std::memory_order_relaxed) != 0) {
-    sleeping.store(0, std::memory_order_relaxed);
-    bump(seq);
+bool passed(Deadline deadline) { return deadline && Clock::now() >= *deadline; }
+
+// The one wait of both sides: polls check() (a result ends the wait) for kSpin, then sleeps on
+// seq between polls, each sleep at most next_slice() long and ended early by the other side's
+// wake-up; before_sleep() may end the wait too (a deadline, a dead writer).
+template <class Check, class BeforeSleep, class NextSlice>
+auto spin_then_sleep(std::atomic<std::uint32_t>& sleeping, std::atomic<std::uint32_t>& seq,
+                     Check check, BeforeSleep before_sleep, NextSlice next_slice) {
+  const auto spin_end = Clock::now() + kSpin;
+  for (unsigned i = 0;; ++i) {
+    if (auto r = check()) return r;
+    if ((i & 63) == 63 && Clock::now() >= spin_end) break;
+    sys::cpu_relax();
+  }
+  for (;;) {
+    if (auto r = check()) return r;
+    if (auto r = before_sleep()) return r;
+    sys::sleep_unless(sleeping, seq, [&] { return check().has_value(); }, next_slice());
   }
 }
-
-// Announce, look once more, sleep (bounded by `slice`); spurious returns are fine.
-template <class Ready>
-void sleep_on(std::atomic<std::uint32_t>& sleeping, std::atomic<std::uint32_t>& seq, Ready ready,
-              std::optional<std::chrono::nanoseconds> slice) {
-  const std::uint32_t s = seq.load(std::memory_order_acquire);
-  sleeping.store(1, std::memory_order_relaxed);
-  sys::full_fence();
-  if (!ready()) sys::futex_wait(seq, s, slice);
-  sleeping.store(0, std::memory_order_relaxed);
-}
-
-bool passed(Deadline deadline) { return deadline && Clock::now() >= *deadline; }
 
 // Holds one side's robust lock; repairs the side when the previous holder died.
 class SideLock {
@@ -190,22 +188,18 @@ struct QueueCore::Impl {
   // Waits (holding the write lock) until ready(); kClosed once close() began.
   template <class Ready>
   Wait writer_wait(Ready ready, Deadline deadline) {
-    const auto spin_end = Clock::now() + kSpin;
-    for (unsigned i = 0;; ++i) {
-      if (ready()) return Wait::kReady;
-      if (c->closed.load(std::memory_order_acquire) != queue::kOpen) return Wait::kClosed;
-      if ((i & 63) == 63 && Clock::now() >= spin_end) break;
-      sys::cpu_relax();
-    }
-    for (;;) {
-      if (ready()) return Wait::kReady;
-      if (c->closed.load(std::memory_order_acquire) != queue::kOpen) return Wait::kClosed;
-      if (passed(deadline)) return Wait::kTimeout;
-      sleep_on(
-          c->writer_sleeping, c->space_seq,
-          [&] { return ready() || c->closed.load(std::memory_order_relaxed) != queue::kOpen; },
-          slice(deadline));
-    }
+    return *spin_then_sleep(
+        c->writer_sleeping, c->space_seq,
+        [&]() -> std::optional<Wait> {
+          if (ready()) return Wait::kReady;
+          if (c->closed.load(std::memory_order_acquire) != queue::kOpen) return Wait::kClosed;
+          return std::nullopt;
+        },
+        [&]() -> std::optional<Wait> {
+          if (passed(deadline)) return Wait::kTimeout;
+          return std::nullopt;
+        },
+        [&] { return slice(deadline); });
   }
 
   // Room for a record of `payload` bytes at `tail` (after a pad if it would straddle the end):
@@ -236,7 +230,7 @@ struct QueueCore::Impl {
 
   void publish(std::uint64_t tail, std::uint64_t items) noexcept {
     commit(c->w, tail, items);
-    wake_if_sleeping(c->reader_sleeping, c->data_seq);
+    sys::wake_sleeper(c->reader_sleeping, c->data_seq, INT_MAX);
   }
 
   // --- reader side (under read_lock) ---
@@ -262,22 +256,18 @@ struct QueueCore::Impl {
       }
       return std::nullopt;
     };
-    const auto spin_end = Clock::now() + kSpin;
-    for (unsigned i = 0;; ++i) {
-      if (data()) return Arrival::kData;
-      if (auto a = other()) return *a;
-      if ((i & 63) == 63 && Clock::now() >= spin_end) break;
-      sys::cpu_relax();
-    }
-    for (;;) {
-      if (data()) return Arrival::kData;
-      if (auto a = other()) return *a;
-      if (mid && item_cannot_finish(data)) return Arrival::kAbandoned;
-      if (!mid && passed(deadline)) return Arrival::kTimeout;
-      sleep_on(
-          c->reader_sleeping, c->data_seq, [&] { return data() || other().has_value(); },
-          mid ? std::chrono::nanoseconds(kWriterCheck) : slice(deadline));
-    }
+    return *spin_then_sleep(
+        c->reader_sleeping, c->data_seq,
+        [&]() -> std::optional<Arrival> {
+          if (data()) return Arrival::kData;
+          return other();
+        },
+        [&]() -> std::optional<Arrival> {
+          if (mid && item_cannot_finish(data)) return Arrival::kAbandoned;
+          if (!mid && passed(deadline)) return Arrival::kTimeout;
+          return std::nullopt;
+        },
+        [&] { return mid ? std::chrono::nanoseconds(kWriterCheck) : slice(deadline); });
   }
 
   // A reader inside a streamed item whose writer went quiet. A streaming writer holds the write
@@ -301,7 +291,7 @@ struct QueueCore::Impl {
 
   void consumed(std::uint64_t head, std::uint64_t items) noexcept {
     commit(c->r, head, items);
-    wake_if_sleeping(c->writer_sleeping, c->space_seq);
+    sys::wake_sleeper(c->writer_sleeping, c->space_seq, INT_MAX);
   }
 
   const std::size_t cap;
@@ -409,7 +399,7 @@ bool QueueCore::put(std::size_t size, SpanFn<std::span<std::byte>> fill, Deadlin
     tail += queue::padded(prefix + part);
     q.publish(tail, last ? items + 1 : items);
   }
-  c.w.mid_item.store(queue::kOpen, std::memory_order_seq_cst);
+  c.w.mid_item.store(queue::kNoItem, std::memory_order_seq_cst);
   return true;
 }
 
@@ -434,7 +424,7 @@ bool QueueCore::get(SpanFn<std::span<const std::byte>> take, Deadline deadline) 
   auto drop_partial = [&] {
     mid = keep = false;
     item.clear();
-    c.r.mid_item.store(0, std::memory_order_relaxed);
+    c.r.mid_item.store(queue::kNoItem, std::memory_order_relaxed);
   };
 
   for (;;) {

@@ -39,7 +39,8 @@ inline constexpr std::uint32_t kLast = 2;
 inline constexpr std::uint32_t kPad = 4;
 inline constexpr std::uint32_t kWhole = kFirst | kLast;
 
-// w.mid_item values (r.mid_item is 0 or kStreaming).
+// w.mid_item values (r.mid_item is kNoItem or kStreaming).
+inline constexpr std::uint32_t kNoItem = 0;
 inline constexpr std::uint32_t kStreaming = 1;
 inline constexpr std::uint32_t kAbandoned = 2;
 

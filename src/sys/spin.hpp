@@ -4,6 +4,11 @@
 #pragma once
 
 #include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <optional>
+
+#include "sys/futex.hpp"
 
 namespace mproc::sys {
 
@@ -36,6 +41,30 @@ inline void full_fence() noexcept {
 #else
   std::atomic_thread_fence(std::memory_order_seq_cst);
 #endif
+}
+
+// The sleeping half of spin-then-sleep: announce on `sleeping`, look at ready() once more, then
+// futex-wait on `seq` (at most `timeout`). Spurious returns are fine: the caller re-checks.
+template <class Ready>
+void sleep_unless(std::atomic<std::uint32_t>& sleeping, std::atomic<std::uint32_t>& seq,
+                  Ready ready, std::optional<std::chrono::nanoseconds> timeout) {
+  const std::uint32_t s = seq.load(std::memory_order_acquire);
+  sleeping.store(1, std::memory_order_relaxed);
+  full_fence();
+  if (!ready()) futex_wait(seq, s, timeout);
+  sleeping.store(0, std::memory_order_relaxed);
+}
+
+// The waking half: after making progress, wake up to `count` waiters on `seq` — only if a sleeper
+// announced itself, so the common case costs a fence and a load, no system call.
+inline void wake_sleeper(std::atomic<std::uint32_t>& sleeping, std::atomic<std::uint32_t>& seq,
+                         int count = 1) noexcept {
+  full_fence();  // pairs with the fence in sleep_unless()
+  if (sleeping.load(std::memory_order_relaxed) != 0) {
+    sleeping.store(0, std::memory_order_relaxed);
+    seq.fetch_add(1, std::memory_order_release);
+    futex_wake(seq, count);
+  }
 }
 
 }  // namespace mproc::sys
