@@ -47,11 +47,7 @@ const char* step_call(std::int32_t step) {
   if (int err = sys::child::reset_signal_dispositions()) {
     report_and_exit(write_end, kResetSignals, err);
   }
-  if (int err = sys::child::set_parent_death_signal(SIGKILL)) {
-    report_and_exit(write_end, kDeathSignal, err);
-  }
-  // The parent may have died before the death signal was armed; then nobody would kill us.
-  if (sys::child::parent_pid() != parent) sys::child::die_by_signal(SIGKILL);
+  if (int err = sys::child::die_with_parent(parent)) report_and_exit(write_end, kDeathSignal, err);
   if (int err = sys::child::set_signal_mask(mask)) report_and_exit(write_end, kSignalMask, err);
   StartupReport ready{kReady, 0};
   sys::child::write_all(write_end, &ready, sizeof ready);

@@ -58,8 +58,7 @@ Link& link() {
   sys::child::close_fd(sock);
   for (auto& fd : others) sys::child::close_fd(fd.release());
   if (sys::child::reset_signal_dispositions() != 0) sys::child::exit_now(127);
-  if (sys::child::set_parent_death_signal(SIGKILL) != 0) sys::child::exit_now(127);
-  if (sys::child::parent_pid() != server) sys::child::die_by_signal(SIGKILL);
+  if (sys::child::die_with_parent(server) != 0) sys::child::exit_now(127);
   sigset_t none;
   sigemptyset(&none);
   if (sys::child::set_signal_mask(sys::SignalMask{none}) != 0) sys::child::exit_now(127);
@@ -152,8 +151,7 @@ void start_forkserver(RoleRunner runner) {
   if (pid == 0) {
     sys::child::close_fd(mine.release());
     (void)sys::child::ignore_signal(SIGINT);  // Ctrl-C is for the program, which then ends us
-    if (sys::child::set_parent_death_signal(SIGKILL) != 0) sys::child::exit_now(127);
-    if (sys::child::parent_pid() != program) sys::child::die_by_signal(SIGKILL);
+    if (sys::child::die_with_parent(program) != 0) sys::child::exit_now(127);
     serve(theirs.release(), runner);
   }
   sys::restore_signal_mask(old);
@@ -194,7 +192,6 @@ Child forkserver_child(Role role, std::span<const std::byte> payload, std::span<
     Child child;
     child.pid = r.pid;
     child.pidfd = std::move(got[0]);
-    child.relayed = true;
     return child;
   }
 }
@@ -218,13 +215,13 @@ std::optional<int> forkserver_reap(int pid, bool block) {
   }
 }
 
-std::optional<int> reap_child(int pid, int pidfd, bool relayed, bool block) {
-  return relayed ? forkserver_reap(pid, block) : sys::reap_pidfd(pidfd, block);
+std::optional<int> reap_child(int pid, int pidfd, bool from_forkserver, bool block) {
+  return from_forkserver ? forkserver_reap(pid, block) : sys::reap_pidfd(pidfd, block);
 }
 
-std::optional<int> reap_child_noexcept(int pid, int pidfd, bool relayed) noexcept {
+std::optional<int> reap_child_noexcept(int pid, int pidfd, bool from_forkserver) noexcept {
   try {
-    return reap_child(pid, pidfd, relayed, true);
+    return reap_child(pid, pidfd, from_forkserver, true);
   } catch (...) {
     return std::nullopt;
   }

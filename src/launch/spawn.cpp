@@ -128,9 +128,7 @@ std::optional<StartMessage> take_start_message() {
   const auto colon = spec.find(':');
   const int fd = std::atoi(spec.substr(0, colon).c_str());
   const int parent = colon == std::string::npos ? 0 : std::atoi(spec.substr(colon + 1).c_str());
-  if (sys::child::set_parent_death_signal(SIGKILL) != 0) sys::child::exit_now(127);
-  // The parent may have died before the death signal was armed; then nobody would kill us.
-  if (sys::child::parent_pid() != parent) sys::child::die_by_signal(SIGKILL);
+  if (sys::child::die_with_parent(parent) != 0) sys::child::exit_now(127);
   try {
     std::optional<StartMessage> message = read_start_message(fd);
     if (!message) sys::child::exit_now(127);

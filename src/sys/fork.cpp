@@ -83,6 +83,12 @@ int set_parent_death_signal(int sig) noexcept {
   return ::prctl(PR_SET_PDEATHSIG, static_cast<unsigned long>(sig)) == 0 ? 0 : errno;
 }
 
+int die_with_parent(int parent) noexcept {
+  if (int err = set_parent_death_signal(SIGKILL)) return err;
+  if (parent_pid() != parent) die_by_signal(SIGKILL);
+  return 0;
+}
+
 int parent_pid() noexcept { return ::getppid(); }
 
 int set_signal_mask(const SignalMask& mask) noexcept {

@@ -57,6 +57,11 @@ int set_parent_death_signal(int sig) noexcept;
 
 [[nodiscard]] int parent_pid() noexcept;
 
+// Ties the calling process's life to `parent`'s: PR_SET_PDEATHSIG(SIGKILL), then, since the
+// parent may have died before that took effect (nobody would kill us then), dies by SIGKILL at
+// once unless `parent` is still the parent. Returns 0 or the prctl errno value.
+int die_with_parent(int parent) noexcept;
+
 // pthread_sigmask(SIG_SETMASK). Returns 0 or an errno value.
 int set_signal_mask(const SignalMask& mask) noexcept;
 
