@@ -20,7 +20,6 @@ namespace mproc::launch {
 struct Child {
   int pid = 0;
   sys::UniqueFd pidfd;  // readable once the child exits; waitid(P_PIDFD) reaps it
-  bool relayed = false;  // a forkserver child: forkserver_reap gives its status, not waitid
 };
 
 // Runs in the child; its result is the child's exit code (passed to _exit). It may also end the

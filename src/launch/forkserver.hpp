@@ -44,10 +44,11 @@ void start_forkserver(RoleRunner runner);
 [[nodiscard]] std::optional<int> forkserver_reap(int pid, bool block);
 
 // The exit code of any launcher's child once it has exited (-N after signal N): a forkserver
-// child's (relayed) from the server's report, any other's by waitid on its pidfd. block: wait for
+// child's (from_forkserver) from the server's report, any other's by waitid on its pidfd. block: wait for
 // it (call it after the pidfd became readable: then it is imminent). Throws SystemError/Error.
-[[nodiscard]] std::optional<int> reap_child(int pid, int pidfd, bool relayed, bool block);
+[[nodiscard]] std::optional<int> reap_child(int pid, int pidfd, bool from_forkserver,
+                                              bool block);
 // The same, blocking, for clean-up paths: nullopt on any failure.
-std::optional<int> reap_child_noexcept(int pid, int pidfd, bool relayed) noexcept;
+std::optional<int> reap_child_noexcept(int pid, int pidfd, bool from_forkserver) noexcept;
 
 }  // namespace mproc::launch

@@ -113,8 +113,6 @@ struct Worker {
   std::vector<std::byte> out_big{};
   std::size_t out_pos = 0;
   pool::ResultReader reader{};     // its result ring, parsed
-  bool remote = false;             // spawned: chunks need a kBind first (see bind())
-  bool relayed = false;            // a forkserver child: the server reaps it, reports its status
   std::vector<pool::RemoteBindKey> bound{};  // calls named to it so far
   [[nodiscard]] bool sending_big() const noexcept { return out_pos < out_big.size(); }
 };
@@ -137,7 +135,7 @@ struct PoolCore::State {
   pool::PoolShared* shared = new (shared_map.data()) pool::PoolShared{};
   // Spawn: workers are execs that share no memory with us; what they must see is on memfds.
   bool remote = false;
-  bool forkserver = false;  // remote workers come from the forkserver, not posix_spawn
+  bool forkserver = false;  // remote workers come from the forkserver (which reaps them)
   sys::UniqueFd shared_fd{};                  // the memfd behind shared_map
   std::vector<std::byte> initializer_call{};  // encode_remote_call of the initializer, if any
   sys::UniqueFd doorbell = sys::make_eventfd();
@@ -352,7 +350,7 @@ struct PoolCore::State {
 
   // Writes a chunk into w's task ring (or starts sending it in pieces).
   bool send(Worker& w, Chunk& c) {
-    if (w.remote && !bind(w, *c.batch)) return false;
+    if (remote && !bind(w, *c.batch)) return false;  // spawned: a kBind before the first chunk
     Ring& ring = w.channel->tasks();
     const std::size_t size = c.bytes();
     pool::ChunkHeader h{reinterpret_cast<std::uint64_t>(c.batch->invoker()),
@@ -648,7 +646,8 @@ struct PoolCore::State {
     take_open_run(w);
     // nullopt: someone else reaped it (a SIGCHLD handler calling waitpid(-1)); the crash area
     // may still say which signal it was.
-    const std::optional<int> st = launch::reap_child_noexcept(w.pid, w.pidfd.get(), w.relayed);
+    // A forkserver child's status comes from the server.
+    const std::optional<int> st = launch::reap_child_noexcept(w.pid, w.pidfd.get(), forkserver);
     const auto& crash_area = w.channel->status().crash;
     std::optional<int> status = st;
     if (!status && crash_area.written.load(std::memory_order_acquire) != 0) {
@@ -748,7 +747,6 @@ struct PoolCore::State {
   void spawn() {
     auto w = std::make_unique<Worker>();
     w->key = next_key++;
-    w->remote = remote;
     w->channel = std::make_unique<Channel>(
         pool::kRingBytes, remote ? Channel::Memory::memfd : Channel::Memory::anonymous);
     pool::WorkerBootstrap boot;
@@ -782,7 +780,6 @@ struct PoolCore::State {
     }
     w->pid = child.pid;
     w->pidfd = std::move(child.pidfd);
-    w->relayed = child.relayed;
     w->spawned_at = Clock::now();
     epoll.add(w->pidfd.get(), w->key);
     workers.push_back(std::move(w));

@@ -52,7 +52,6 @@ struct ProcessState {
   std::mutex mu;  // guards what follows; never taken in a child (creator check comes first)
   bool started = false;
   sys::UniqueFd pidfd;          // set once, in start()
-  bool relayed = false;         // a forkserver child: its status comes from the server
   std::optional<int> exitcode;  // set once the child was reaped
 };
 }  // namespace detail
@@ -130,8 +129,8 @@ void check_started(const ProcessState& s, const char* what) {
 
 // The child's exit code once it has exited (a forkserver child's comes from the server).
 std::optional<int> reap(ProcessState& s, bool block) {
-  return launch::reap_child(s.pid.load(std::memory_order_relaxed), s.pidfd.get(), s.relayed,
-                            block);
+  return launch::reap_child(s.pid.load(std::memory_order_relaxed), s.pidfd.get(),
+                            s.method == StartMethod::forkserver, block);
 }
 
 // Reaps the child if it has exited. Requires s.mu held and s.started.
@@ -182,7 +181,8 @@ void finish(ProcessState& s) noexcept {
       }
     }
   }
-  s.exitcode = launch::reap_child_noexcept(s.pid.load(std::memory_order_relaxed), fd, s.relayed);
+  s.exitcode = launch::reap_child_noexcept(s.pid.load(std::memory_order_relaxed), fd,
+                                           s.method == StartMethod::forkserver);
 }
 
 }  // namespace
@@ -273,7 +273,6 @@ void Process::start() {
       child = launch::forkserver_child(launch::Role::process, message, pass_fds);
       break;
   }
-  s.relayed = child.relayed;
   s.pidfd = std::move(child.pidfd);
   s.pid.store(child.pid, std::memory_order_release);
   s.started = true;
