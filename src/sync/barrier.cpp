@@ -132,9 +132,7 @@ ExportedHandle HandleTraits<Barrier>::export_of(const Barrier& b) {
 Barrier HandleTraits<Barrier>::import_from(std::span<const std::byte> bytes,
                                            std::span<UniqueFd> fds) {
   HandleReader reader(bytes, fds, HandleKind::barrier, "Barrier");
-  SharedMemory memory = reader.memory(sizeof(BarrierState));
-  reader.finish();
-  auto* state = imported_state<BarrierState>(memory);
+  auto [memory, state] = import_sole_state<BarrierState>(reader);
   return Barrier(std::move(memory), state);
 }
 

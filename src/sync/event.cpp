@@ -69,9 +69,7 @@ ExportedHandle HandleTraits<Event>::export_of(const Event& event) {
 
 Event HandleTraits<Event>::import_from(std::span<const std::byte> bytes, std::span<UniqueFd> fds) {
   HandleReader reader(bytes, fds, HandleKind::event, "Event");
-  SharedMemory memory = reader.memory(sizeof(EventState));
-  reader.finish();
-  auto* state = imported_state<EventState>(memory);
+  auto [memory, state] = import_sole_state<EventState>(reader);
   return Event(std::move(memory), state);
 }
 

@@ -84,9 +84,7 @@ ExportedHandle HandleTraits<Semaphore>::export_of(const Semaphore& s) {
 Semaphore HandleTraits<Semaphore>::import_from(std::span<const std::byte> bytes,
                                                std::span<UniqueFd> fds) {
   HandleReader reader(bytes, fds, HandleKind::semaphore, "Semaphore");
-  SharedMemory memory = reader.memory(sizeof(SemaphoreState));
-  reader.finish();
-  auto* state = imported_state<SemaphoreState>(memory);
+  auto [memory, state] = import_sole_state<SemaphoreState>(reader);
   return Semaphore(std::move(memory), state);
 }
 
@@ -97,9 +95,7 @@ ExportedHandle HandleTraits<BoundedSemaphore>::export_of(const BoundedSemaphore&
 BoundedSemaphore HandleTraits<BoundedSemaphore>::import_from(std::span<const std::byte> bytes,
                                                              std::span<UniqueFd> fds) {
   HandleReader reader(bytes, fds, HandleKind::semaphore, "BoundedSemaphore");
-  SharedMemory memory = reader.memory(sizeof(SemaphoreState));
-  reader.finish();
-  auto* state = imported_state<SemaphoreState>(memory);
+  auto [memory, state] = import_sole_state<SemaphoreState>(reader);
   if (state->bound == std::numeric_limits<std::uint32_t>::max()) {
     reader.fail("the semaphore passed is not bounded");
   }

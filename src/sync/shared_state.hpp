@@ -38,6 +38,16 @@ template <class T>
   return std::launder(reinterpret_cast<T*>(memory.data()));
 }
 
+// The memory and live state of an object whose whole export is its state's memfd (Event,
+// Semaphore, Barrier): the reader's one fd, checked to hold a T, and nothing after it.
+template <class T>
+[[nodiscard]] std::pair<SharedMemory, T*> import_sole_state(HandleReader& reader) {
+  SharedMemory memory = reader.memory(sizeof(T));
+  reader.finish();
+  T* state = imported_state<T>(memory);
+  return {std::move(memory), state};
+}
+
 // Counts the caller among `waiters` for its lifetime (so wakers skip the syscall when no one
 // sleeps).
 class WaiterCount {
