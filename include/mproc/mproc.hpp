@@ -8,6 +8,7 @@
 #include "mproc/condition.hpp"
 #include "mproc/error.hpp"
 #include "mproc/event.hpp"
+#include "mproc/initializer.hpp"
 #include "mproc/lock.hpp"
 #include "mproc/pipe.hpp"
 #include "mproc/pool.hpp"

@@ -12,10 +12,11 @@
 // The task is a function pointer or a captureless lambda; its arguments and result are
 // transferable values (codec.hpp). The destructor is close() + join().
 //
-// Start methods: fork (the default), or spawn (PoolOptions::start_method or set_start_method;
-// needs mproc::init): each worker is then a fresh exec of this program, so it starts clean
-// however many threads hold locks here; the task reaches it named as {module, offset}
-// (remote_call.hpp), and the initializer must be a plain function.
+// Start methods: all three (PoolOptions::start_method, else get_start_method()). Under spawn and
+// forkserver (both need mproc::init) each worker is a fresh exec of this program or a fork of the
+// single-threaded server init() started, so it starts clean however many threads hold locks
+// here; the task reaches it named as {module, offset} (remote_call.hpp), and the initializer
+// must be a task function, with transferable or handle arguments (initializer.hpp).
 #pragma once
 
 #include <chrono>

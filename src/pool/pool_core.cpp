@@ -138,6 +138,8 @@ struct PoolCore::State {
   bool forkserver = false;  // remote workers come from the forkserver (which reaps them)
   sys::UniqueFd shared_fd{};                  // the memfd behind shared_map
   std::vector<std::byte> initializer_call{};  // encode_remote_call of the initializer, if any
+  std::vector<int> initializer_fds{};  // its handle arguments' fds, borrowed from opt.initializer
+  std::function<void()> local_initializer{};  // what a forked worker runs: opt.initializer()
   sys::UniqueFd doorbell = sys::make_eventfd();
   sys::UniqueFd control = sys::make_eventfd();
   sys::UniqueFd timer = sys::make_timerfd();
@@ -753,7 +755,7 @@ struct PoolCore::State {
     boot.channel = w->channel.get();
     boot.shared = shared;
     boot.doorbell_fd = doorbell.get();
-    boot.initializer = &opt.initializer;
+    boot.initializer = &local_initializer;
     boot.max_tasks = opt.max_tasks_per_child;
     boot.memory_limit = opt.memory_limit_bytes;
     boot.record_start_times = opt.task_timeout.count() > 0;
@@ -768,10 +770,11 @@ struct PoolCore::State {
     if (remote) {
       // Nothing inherited: no fds to close, no sibling mappings to drop.
       const auto message = pool::spawned_worker_message(boot, pool::kRingBytes, initializer_call);
-      std::array<int, pool::kFdCount> fds{};
+      std::vector<int> fds(pool::kFdCount);
       fds[pool::kChannelFd] = w->channel->fd();
       fds[pool::kSharedFd] = shared_fd.get();
       fds[pool::kDoorbellFd] = doorbell.get();
+      fds.insert(fds.end(), initializer_fds.begin(), initializer_fds.end());
       child = forkserver ? launch::forkserver_child(launch::Role::pool_worker, message, fds)
                          : launch::spawn_child(launch::Role::pool_worker, message, fds);
       w->channel->release_fd();
@@ -959,23 +962,22 @@ PoolCore::PoolCore(PoolOptions options) : s_(std::make_unique<State>()) {
                   "worker; the forkserver is forked by init()");
     }
     s_->forkserver = method == StartMethod::forkserver;
-    if (options.initializer) {
-      // A spawned worker can only find code, not this process's objects: a plain function.
-      auto* const* fn = options.initializer.target<void (*)()>();
-      if (fn == nullptr || *fn == nullptr) {
-        throw Error(
-            "mproc::Pool: under spawn and forkserver the initializer must be a plain function "
-            "(a void(*)() in the std::function): a spawned worker does not share this process's "
-            "memory, so a lambda or other callable stored there cannot reach it");
-      }
-      s_->initializer_call = encode_remote_call(*fn);
+    if (!options.initializer.for_exec()) {
+      // A spawned worker can only find code, not this process's objects.
+      throw Error(std::string("mproc::Pool: under ") + to_string(method) +
+                  " the initializer must be a task function (a function pointer, a captureless "
+                  "lambda, a trivially copyable or serializable closure) with transferable or "
+                  "handle arguments: a worker does not share this process's memory, so a closure "
+                  "capturing a std::string, a std::function or a reference cannot reach it");
     }
+    s_->initializer_call = options.initializer.encode_for_exec(s_->initializer_fds);
     s_->remote = true;
     s_->shared_fd = sys::memfd_of_size("mproc-pool-shared", sizeof(pool::PoolShared));
     s_->shared_map = sys::SharedMapping(s_->shared_fd.get(), sizeof(pool::PoolShared));
     s_->shared = new (s_->shared_map.data()) pool::PoolShared{};
   }
   s_->opt = std::move(options);
+  if (s_->opt.initializer) s_->local_initializer = [s = s_.get()] { s->opt.initializer(); };
   s_->n = s_->opt.processes != 0 ? s_->opt.processes : process_cpu_count();
   s_->epoll.add(s_->doorbell.get(), kDoorbellKey);
   s_->epoll.add(s_->control.get(), kControlKey);

@@ -45,7 +45,7 @@ void run_spawned_worker(std::span<const std::byte> payload,
                         std::vector<sys::UniqueFd> fds) noexcept {
   int code = 127;
   try {
-    if (fds.size() != kFdCount) sys::child::exit_now(127);
+    if (fds.size() < kFdCount) sys::child::exit_now(127);
     const auto s = decode<SpawnedWorkerStart>(payload);
     Channel channel(std::move(fds[kChannelFd]), static_cast<std::size_t>(s.ring_bytes));
     const sys::SharedMapping shared_map(fds[kSharedFd].get(),
@@ -54,7 +54,11 @@ void run_spawned_worker(std::span<const std::byte> payload,
     fds[kSharedFd].reset();
     std::function<void()> initializer;
     if (!s.initializer.empty()) {
-      initializer = [&s] { detail::run_remote_call(s.initializer); };
+      // The fds after the pool's own are the initializer's handle arguments.
+      initializer = [&s, &fds] {
+        const detail::RemoteFdScope scope(std::span<sys::UniqueFd>(fds).subspan(kFdCount));
+        detail::run_remote_call(s.initializer);
+      };
     }
     WorkerBootstrap boot;
     boot.channel = &channel;

@@ -266,9 +266,6 @@ TEST_P(PoolExec, WhatCannotCrossIsAnError) {
   EXPECT_THROW(Pool(PoolOptions{.processes = 1, .start_method = GetParam(),
                                 .initializer = [state] { (void)state.size(); }}),
                mproc::Error);
-  EXPECT_THROW(Pool(PoolOptions{.processes = 1, .start_method = GetParam(),
-                                .initializer = [] {}}),
-               mproc::Error);
   Pool pool(spawned(1));
   int (*none)(int) = nullptr;
   EXPECT_THROW((void)pool.apply(none, 1), mproc::Error);

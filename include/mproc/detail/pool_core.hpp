@@ -15,6 +15,7 @@
 #include <span>
 #include <vector>
 
+#include "mproc/initializer.hpp"
 #include "mproc/progress.hpp"
 #include "mproc/start_method.hpp"
 
@@ -22,9 +23,10 @@ namespace mproc {
 
 struct PoolOptions {
   unsigned processes = 0;                      // 0: process_cpu_count()
-  std::optional<StartMethod> start_method{};   // fork or spawn so far
-  // Run once in every worker, replacements too. Under spawn it must hold a plain void(*)().
-  std::function<void()> initializer{};
+  std::optional<StartMethod> start_method{};   // empty: get_start_method() at construction
+  // Run once in every worker, replacements too (initializer.hpp): a function, or
+  // mproc::Initializer(fn, args...). Under spawn and forkserver fn must be a task function.
+  Initializer initializer{};
   std::size_t max_tasks_per_child = 0;         // 0: never replace for age
   std::chrono::milliseconds task_timeout{0};   // 0: none
   std::size_t memory_limit_bytes = 0;          // per worker; 0: none
