@@ -16,11 +16,12 @@
 // Across fork: only the process that created a Process may start, join, signal or query it. A
 // copy seen in a child (fork copies memory) refuses with mproc::Error; its destructor leaves the
 // real child alone.
-// Parent death: every child is killed (SIGKILL) when the *thread* that started it exits, and so
-// when its parent process ends or crashes — no child outlives its parent. Start long-lived
-// processes from a thread that outlives them (the main thread, a supervisor); the forkserver
-// start method of a later release lifts this. If the parent leaves main without destroying a
-// Process (std::exit, a crash), its child is killed rather than joined.
+// Parent death: every child is killed (SIGKILL) when its parent process ends or crashes — no
+// child outlives its parent. A fork or spawn child is tied to the *thread* that started it
+// (PR_SET_PDEATHSIG): start long-lived processes from a thread that outlives them (the main
+// thread, a supervisor), or use forkserver, whose children are tied to the server, which ends
+// with the program. If the parent leaves main without destroying a Process (std::exit, a crash),
+// its child is killed rather than joined.
 // Peer death: join()/exitcode() report a child that died in any way; nothing hangs on a dead
 // child.
 //
@@ -29,8 +30,9 @@
 // exec of this program, with forkserver a fork of the server mproc::init started (init must be
 // the first statement of main for both): fn must be a task function (a function
 // pointer, a captureless lambda or empty callable, a trivially copyable or serializable closure)
-// and every argument transferable and not a pointer — else start() throws mproc::Error.
-// Handles (Queue, Pipe, locks, shared memory) cannot be spawn arguments yet. Forking a parent whose other threads hold locks at
+// and every argument transferable and not a pointer, or a handle (Queue, Pipe end, Lock, Event,
+// Value, Array, SharedMemory: the child gets the same object, its fds passed with SCM_RIGHTS) —
+// else start() throws mproc::Error. Forking a parent whose other threads hold locks at
 // that moment (allocators other than glibc's, logging, OpenMP/BLAS pools, ...) can deadlock the
 // child, as in Python.
 #pragma once

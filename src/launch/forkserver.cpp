@@ -7,6 +7,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <set>
 #include <utility>
 #include <vector>
 
@@ -35,6 +36,8 @@ struct Link {
   int server_pid = 0;
   int owner_pid = 0;  // the process that started the server; a forked copy must not use it
   std::map<int, std::deque<int>> exited;  // statuses reported, not yet collected
+  std::set<int> running;                  // started by the current server, no status yet
+  int restarts = 0;
 
   // At the program's normal exit: end the server and reap it, so it is neither an orphan nor a
   // zombie (a crash leaves that to PR_SET_PDEATHSIG). Not in a forked copy: not its server.
@@ -117,18 +120,59 @@ void send(int sock, const Record& r, std::span<const int> fds = {}) {
 // ---------------------------------------------------------------- program side
 
 [[noreturn]] void server_gone() {
-  throw Error("forkserver: the server process is gone; no new processes can be started with "
-              "StartMethod::forkserver");
+  throw Error("forkserver: the server process died (killed from outside); the children it had "
+              "started died with it, and the next start restarts it");
 }
 
-// Reads one record; statuses go to the map. Requires l.mu held.
+// The server died (killed from outside: it ignores SIGINT and SIGTERM, and outlives nothing of
+// ours otherwise). Its children died with it (their PR_SET_PDEATHSIG): each one whose status it
+// had not reported is recorded as killed by SIGKILL. The next start restarts it. Requires l.mu.
+void forget_server(Link& l) noexcept {
+  l.sock.reset();
+  sys::kill_and_reap(l.server_pid);
+  l.server_pid = 0;
+  for (const int pid : l.running) l.exited[pid].push_back(-SIGKILL);
+  l.running.clear();
+}
+
+// Reads one record; statuses go to the map. Requires l.mu held. The server's death: Error
+// (after forget_server).
 Record read_record(Link& l, std::vector<sys::UniqueFd>& fds) {
   Record r{};
   if (!sys::recv_record(l.sock.get(), std::as_writable_bytes(std::span(&r, 1)), fds)) {
+    forget_server(l);
     server_gone();
   }
-  if (r.type == kExited) l.exited[r.pid].push_back(r.code);
+  if (r.type == kExited) {
+    l.exited[r.pid].push_back(r.code);
+    l.running.erase(r.pid);
+  }
   return r;
+}
+
+// Takes the records already sent; notices a dead server (then forget_server). Requires l.mu.
+void drain_records(Link& l) {
+  while (l.sock && sys::wait_readable(l.sock.get(), std::chrono::nanoseconds::zero())) {
+    std::vector<sys::UniqueFd> unused;
+    try {
+      (void)read_record(l, unused);
+    } catch (const Error&) {
+      return;  // forgotten: the caller restarts it
+    }
+  }
+}
+
+// A new server, when the first one was killed: spawned (a fresh exec of this program that
+// init() turns into a server: see run_forkserver), never forked, since this program may run
+// threads by now. Requires l.mu.
+void restart_server(Link& l) {
+  auto [mine, theirs] = sys::stream_socketpair();
+  const int passed[1] = {theirs.get()};
+  Child server = spawn_child(Role::forkserver, {}, passed);
+  l.sock = std::move(mine);
+  l.server_pid = server.pid;
+  // Reaped by kill_and_reap (waitpid) like the first server: the pidfd is not needed.
+  ++l.restarts;
 }
 
 }  // namespace
@@ -150,7 +194,9 @@ void start_forkserver(RoleRunner runner) {
   }();
   if (pid == 0) {
     sys::child::close_fd(mine.release());
-    (void)sys::child::ignore_signal(SIGINT);  // Ctrl-C is for the program, which then ends us
+    // Ctrl-C and a `kill` of the program's name are for the program, which then ends us.
+    (void)sys::child::ignore_signal(SIGINT);
+    (void)sys::child::ignore_signal(SIGTERM);
     if (sys::child::die_with_parent(program) != 0) sys::child::exit_now(127);
     serve(theirs.release(), runner);
   }
@@ -158,6 +204,22 @@ void start_forkserver(RoleRunner runner) {
   l.sock = std::move(mine);
   l.server_pid = pid;
   l.owner_pid = program;
+}
+
+void run_forkserver(StartMessage& message, RoleRunner runner) noexcept {
+  if (message.fds.size() != 1) sys::child::exit_now(127);
+  // Not tied to the thread that restarted us (it may end long before the program): the server
+  // ends at end of file on its socket, when the program is gone; its children die with it.
+  if (sys::child::set_parent_death_signal(0) != 0) sys::child::exit_now(127);
+  (void)sys::child::ignore_signal(SIGINT);
+  (void)sys::child::ignore_signal(SIGTERM);
+  serve(message.fds[0].release(), runner);
+}
+
+int forkserver_restarts() noexcept {
+  Link& l = link();
+  std::lock_guard lock(l.mu);
+  return l.restarts;
 }
 
 int forkserver_pid() noexcept {
@@ -170,7 +232,7 @@ Child forkserver_child(Role role, std::span<const std::byte> payload, std::span<
   if (fds.size() > sys::kMaxPassedFds) throw Error("forkserver: too many fds to pass");
   Link& l = link();
   std::lock_guard lock(l.mu);
-  if (!l.sock) {
+  if (l.owner_pid == 0) {
     throw Error("the forkserver start method needs mproc::init(argc, argv) as the first "
                 "statement of main: init starts the server while the program has one thread");
   }
@@ -178,9 +240,13 @@ Child forkserver_child(Role role, std::span<const std::byte> payload, std::span<
     throw Error("forkserver: this process is a forked copy of the program that started the "
                 "server; only that program may use it");
   }
+  drain_records(l);  // notices a server killed since the last start
+  if (!l.sock) restart_server(l);
   try {
     send_start_message(l.sock.get(), role, payload, fds);
   } catch (const SystemError&) {
+    // Died between the check and the request: this start fails; the next one restarts it.
+    forget_server(l);
     server_gone();
   }
   for (;;) {
@@ -192,6 +258,7 @@ Child forkserver_child(Role role, std::span<const std::byte> payload, std::span<
     Child child;
     child.pid = r.pid;
     child.pidfd = std::move(got[0]);
+    l.running.insert(r.pid);
     return child;
   }
 }
@@ -211,7 +278,11 @@ std::optional<int> forkserver_reap(int pid, bool block) {
       return std::nullopt;
     }
     std::vector<sys::UniqueFd> unused;
-    (void)read_record(l, unused);
+    try {
+      (void)read_record(l, unused);
+    } catch (const Error&) {
+      // The server died: its children's statuses are recorded now (forget_server).
+    }
   }
 }
 

@@ -12,7 +12,10 @@
 // is what re-registers the child's robust-mutex list and its thread id in the TCB; without that
 // a child dying with a robust lock held would not hand the next locker OwnerDied.
 // Death: the server arms PR_SET_PDEATHSIG(SIGKILL) on the program's main thread and exits at end
-// of file, and its children die with it: nothing outlives the program.
+// of file, and its children die with it: nothing outlives the program. It ignores SIGINT and
+// SIGTERM (they are for the program). Killed anyway (SIGKILL), it takes its running children with
+// it — they are reported as killed by SIGKILL — and the next start restarts it, by spawn (a fresh
+// exec of this program, which may run threads by now), as Python restarts its forkserver.
 #pragma once
 
 #include <cstddef>
@@ -32,6 +35,13 @@ void start_forkserver(RoleRunner runner);
 
 // The server's pid, or 0 when none runs (for tests that account for their children).
 [[nodiscard]] int forkserver_pid() noexcept;
+
+// How many times the server was restarted after it died (for tests).
+[[nodiscard]] int forkserver_restarts() noexcept;
+
+// The restarted server's role (Role::forkserver, one fd: its end of the socket): serves until end
+// of file. Never returns.
+[[noreturn]] void run_forkserver(StartMessage& message, RoleRunner runner) noexcept;
 
 // A child of the server running (role, payload) with fds. Child::pidfd is a pidfd for it; its
 // exit status comes from forkserver_reap. Error when no server runs or it died, or when called

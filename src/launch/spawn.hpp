@@ -21,7 +21,7 @@
 namespace mproc::launch {
 
 // What a spawned child becomes (the start message's first byte).
-enum class Role : std::uint8_t { process = 1, pool_worker = 2 };
+enum class Role : std::uint8_t { process = 1, pool_worker = 2, forkserver = 3 };
 
 struct StartMessage {
   Role role{};

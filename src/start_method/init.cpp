@@ -42,6 +42,8 @@ void run_role(launch::StartMessage& message) noexcept {
       detail::run_spawned_process(message.payload, message.fds);
     case launch::Role::pool_worker:
       pool::run_spawned_worker(message.payload, std::move(message.fds));
+    case launch::Role::forkserver:
+      launch::run_forkserver(message, &run_role);
   }
   std::_Exit(127);  // a role this build does not know: nothing to run
 }

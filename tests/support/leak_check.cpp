@@ -57,9 +57,16 @@ std::vector<int>& permanent() {
   static std::vector<int> pids;
   return pids;
 }
+
+std::set<std::string>& accepted_fds() {
+  static std::set<std::string> fds;
+  return fds;
+}
 }  // namespace
 
 void set_permanent_children(std::vector<int> pids) { permanent() = std::move(pids); }
+
+void accept_open_fds() { accepted_fds() = open_fds(); }
 
 std::vector<int> children() {
   std::vector<int> out;
@@ -92,7 +99,9 @@ std::vector<std::string> check_and_clean(const Snapshot& before) {
     leaks.push_back(std::to_string(now.threads - before.threads) + " thread(s) still running");
   }
   for (const auto& fd : now.fds) {
-    if (!before.fds.count(fd)) leaks.push_back("fd " + fd + " left open");
+    if (!before.fds.count(fd) && !accepted_fds().count(fd)) {
+      leaks.push_back("fd " + fd + " left open");
+    }
   }
   for (const auto& name : now.shm) {
     if (!before.shm.count(name)) {

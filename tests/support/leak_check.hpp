@@ -26,6 +26,10 @@ std::vector<int> children();
 // mproc::init starts. The test main records them right after init.
 void set_permanent_children(std::vector<int> pids);
 
+// The fds open now are not leaks, for a test that replaces a program-wide resource on purpose
+// (the forkserver's socket, when it restarts the server).
+void accept_open_fds();
+
 // Compares now with `before`; kills and reaps stray children, closes nothing (fds are reported),
 // unlinks stray shm entries. Returns one line per leak.
 std::vector<std::string> check_and_clean(const Snapshot& before);
