@@ -90,7 +90,7 @@ Child spawn_child(Role role, std::span<const std::byte> payload, std::span<const
     argv = a.argv;
   }
   auto [mine, theirs] = sys::stream_socketpair();
-  const std::string env = std::string(kEnv) + "=" + std::to_string(theirs.get()) + ":" +
+  const std::string env = std::string(kEnv) + "=" + std::to_string(sys::kSpawnedFd) + ":" +
                           std::to_string(sys::current_pid());
   Child child;
   child.pid = sys::spawn_self(argv, {env}, theirs.get());

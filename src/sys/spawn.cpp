@@ -62,9 +62,12 @@ int spawn_self(const std::vector<std::string>& argv, const std::vector<std::stri
   if (rc == 0) {
     rc = ::posix_spawnattr_setflags(&attr.attr, POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETSIGMASK);
   }
-  // dup2 of an fd onto itself clears its close-on-exec flag in the child (glibc >= 2.29).
-  if (rc == 0) rc = ::posix_spawn_file_actions_adddup2(&files.actions, keep_fd, keep_fd);
   if (rc != 0) detail::throw_errno("posix_spawnattr", rc);
+  // keep_fd becomes kSpawnedFd (dup2 onto itself clears close-on-exec: glibc >= 2.29), then every
+  // fd above it closes.
+  rc = ::posix_spawn_file_actions_adddup2(&files.actions, keep_fd, kSpawnedFd);
+  if (rc == 0) rc = ::posix_spawn_file_actions_addclosefrom_np(&files.actions, kSpawnedFd + 1);
+  if (rc != 0) detail::throw_errno("posix_spawn_file_actions", rc);
 
   std::vector<char*> args;
   for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));

@@ -8,8 +8,11 @@
 namespace mproc::sys {
 
 // Starts /proc/self/exe with `argv` (argv[0] included) and the current environment plus `env`
-// ("NAME=value" entries that replace same-named ones). `keep_fd` stays open in the child (every
-// other close-on-exec fd closes). Returns the child's pid. Throws SystemError("posix_spawn").
+// ("NAME=value" entries that replace same-named ones). `keep_fd` is fd kSpawnedFd (3) in the
+// child; every other fd but 0, 1 and 2 is closed there, close-on-exec or not (as Python's
+// close_fds: an fd a library forgot to mark O_CLOEXEC does not leak into workers). Returns the
+// child's pid. Throws SystemError("posix_spawn").
+inline constexpr int kSpawnedFd = 3;
 [[nodiscard]] int spawn_self(const std::vector<std::string>& argv,
                              const std::vector<std::string>& env, int keep_fd);
 
