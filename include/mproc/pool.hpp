@@ -9,8 +9,10 @@
 // past task_timeout gives TaskTimeout; the worker is replaced and every other item completes
 // exactly once. A supervisor thread watches the workers (pidfds), the channels and the deadlines.
 //
-// The task is a function pointer or a captureless lambda; its arguments and result are
-// transferable values (codec.hpp). The destructor is close() + join().
+// The task is a function pointer, a captureless lambda, or a closure whose captures are
+// transferable by value (sent with the call: capture values, not references — an address means
+// nothing in the worker); its arguments and result are transferable values (codec.hpp). The
+// destructor is close() + join().
 //
 // Start methods: all three (PoolOptions::start_method, else get_start_method()). Under spawn and
 // forkserver (both need mproc::init) each worker is a fresh exec of this program or a fork of the
@@ -225,6 +227,7 @@ class Pool {
     using Fn = std::decay_t<F>;
     auto batch = make_collect<Fn, T>(f, chunksize, &detail::invoke_one<Fn, T>, inputs);
     detail::prepare_one<Fn, T>(*batch);
+    detail::attach_closure<Fn>(*batch, f);
     const std::size_t n = detail::submit_range(*core_, batch, inputs);
     core_->wait_all(*batch, n);
     return batch->take();
@@ -241,6 +244,7 @@ class Pool {
     auto batch = std::make_shared<detail::CollectBatch<R>>(
         &detail::invoke_apply<Fn, Tuple>, detail::fn_word<Fn>(f), chunksize, size_hint(inputs));
     detail::prepare_apply<Fn, Tuple>(*batch);
+    detail::attach_closure<Fn>(*batch, f);
     const std::size_t n = detail::submit_range(*core_, batch, inputs);
     core_->wait_all(*batch, n);
     return batch->take();
@@ -257,6 +261,7 @@ class Pool {
     auto batch = std::make_shared<detail::TryBatch<R>>(
         &detail::invoke_one<Fn, T>, detail::fn_word<Fn>(f), chunksize, size_hint(inputs));
     detail::prepare_one<Fn, T>(*batch);
+    detail::attach_closure<Fn>(*batch, f);
     const std::size_t n = detail::submit_range(*core_, batch, inputs);
     core_->wait_all(*batch, n);
     return batch->take(n);
@@ -291,6 +296,7 @@ class Pool {
     auto batch = std::make_shared<detail::ApplyBatch<R>>(&detail::invoke_apply<Fn, Tuple>,
                                                          detail::fn_word<Fn>(f), 1);
     detail::prepare_apply<Fn, Tuple>(*batch);
+    detail::attach_closure<Fn>(*batch, f);
     auto seg = std::make_shared<detail::Segment>();
     detail::append_item<Tuple>(*seg, Tuple(std::forward<Args>(args)...));
     core_->submit(batch, std::move(seg), true);
@@ -304,6 +310,7 @@ class Pool {
     using Fn = std::decay_t<F>;
     auto batch = make_collect<Fn, T>(f, chunksize, &detail::invoke_one<Fn, T>, inputs);
     detail::prepare_one<Fn, T>(*batch);
+    detail::attach_closure<Fn>(*batch, f);
     detail::submit_range(*core_, batch, inputs);
     using Out = decltype(batch->take());
     return Future<Out>(core_, std::shared_ptr<detail::FutureBatch<Out>>(batch));
@@ -353,6 +360,7 @@ class Pool {
                                                           detail::fn_word<Fn>(f), chunksize,
                                                           ordered);
     detail::prepare_one<Fn, T>(*batch);
+    detail::attach_closure<Fn>(*batch, f);
     // In flight: at least a few chunks per worker; at most 16 MiB of encoded input or 16384
     // items per worker, whichever is less (ImapRange::feed).
     const std::size_t per = std::max<std::size_t>(chunksize, 1);

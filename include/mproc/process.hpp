@@ -122,6 +122,24 @@ class Process {
                 std::make_unique<detail::ProcessTaskFor<std::decay_t<F>, std::decay_t<Args>...>>(
                     std::forward<F>(fn), std::forward<Args>(args)...)) {}
 
+  // The start method named at compile time (use_fork, use_forkserver, use_spawn): with
+  // forkserver or spawn, a function or argument that cannot cross an exec is a compile-time
+  // error (remote_call.hpp's static_assert names why) instead of an Error from start().
+  template <StartMethod M, class F, class... Args>
+    requires std::invocable<std::decay_t<F>, std::decay_t<Args>...>
+  Process(StartMethodTag<M> method, F&& fn, Args&&... args)
+      : Process(method, ProcessOptions{}, std::forward<F>(fn), std::forward<Args>(args)...) {}
+
+  template <StartMethod M, class F, class... Args>
+    requires std::invocable<std::decay_t<F>, std::decay_t<Args>...>
+  Process(StartMethodTag<M> /*method*/, ProcessOptions options, F&& fn, Args&&... args)
+      : Process(with_method(std::move(options), M), std::forward<F>(fn),
+                std::forward<Args>(args)...) {
+    if constexpr (M != StartMethod::fork) {
+      detail::check_remote_call<false, std::decay_t<F>, std::decay_t<Args>...>();
+    }
+  }
+
   Process(Process&& other) noexcept;
   // Finishes what this Process holds as the destructor does, then takes other's child.
   Process& operator=(Process&& other) noexcept;
@@ -179,6 +197,10 @@ class Process {
 
  private:
   Process(ProcessOptions options, std::unique_ptr<detail::ProcessTask> task);
+  static ProcessOptions with_method(ProcessOptions options, StartMethod method) {
+    options.start_method = method;
+    return options;
+  }
   [[nodiscard]] bool join_for(std::chrono::nanoseconds timeout);
   detail::ProcessState& impl() const;
 

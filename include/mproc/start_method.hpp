@@ -23,6 +23,16 @@ namespace mproc {
 
 enum class StartMethod { fork, forkserver, spawn };
 
+// A start method named at compile time, for calls that want the compiler to check what crosses:
+//   mproc::Process p(mproc::use_spawn, work, 42);  // work must be a task function: checked here
+template <StartMethod M>
+struct StartMethodTag {
+  static constexpr StartMethod value = M;
+};
+inline constexpr StartMethodTag<StartMethod::fork> use_fork{};
+inline constexpr StartMethodTag<StartMethod::forkserver> use_forkserver{};
+inline constexpr StartMethodTag<StartMethod::spawn> use_spawn{};
+
 // Call first in main, before any thread starts: `mproc::init(argc, argv);`. In a child started
 // with StartMethod::spawn, it runs that child's task and ends the process: it never returns
 // there. In the program itself it saves argc/argv for spawn, forks the forkserver, makes

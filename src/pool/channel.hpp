@@ -45,7 +45,7 @@ struct ChunkHeader {
   std::uint32_t stride;   // > 0: items are packed, `stride` bytes each; 0: each has a u32 length
   std::uint64_t chunk_invoker;  // detail::ChunkInvoker for packed items, or 0
   std::uint32_t result_stride;  // its result size
-  std::uint32_t reserved;
+  std::uint32_t closure_size;   // > 0: the task's closure state (bytes) precedes the items
 };
 
 // What a kBind names: the parent's invoker and function pointer words, as its chunks carry them.

@@ -87,7 +87,8 @@ struct Chunk {
   }
   [[nodiscard]] std::size_t bytes() const noexcept {
     const std::size_t data = seg->begin_of(end) - seg->begin_of(begin);
-    return sizeof(pool::ChunkHeader) + data + (seg->stride != 0 ? 0 : 4 * count());
+    return sizeof(pool::ChunkHeader) + batch->closure().size() + data +
+           (seg->stride != 0 ? 0 : 4 * count());
   }
 };
 
@@ -363,10 +364,13 @@ struct PoolCore::State {
                             ? reinterpret_cast<std::uint64_t>(c.batch->chunk_invoker())
                             : 0,
                         c.batch->result_stride(),
-                        0};
+                        static_cast<std::uint32_t>(c.batch->closure().size())};
     auto fill = [&](std::byte* p) {
       std::memcpy(p, &h, sizeof h);
       p += sizeof h;
+      const auto closure = c.batch->closure();
+      if (!closure.empty()) std::memcpy(p, closure.data(), closure.size());
+      p += closure.size();
       if (c.seg->stride != 0) {
         const std::size_t from = c.seg->begin_of(c.begin);
         std::memcpy(p, c.seg->bytes.data() + from, c.seg->begin_of(c.end) - from);

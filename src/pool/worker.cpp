@@ -212,6 +212,13 @@ class Worker final : public detail::ResultSink {
     std::memcpy(&h, msg.data(), sizeof h);
     if (b_.remote && !translate(h)) return false;
     auto items = msg.subspan(sizeof h);
+    // A closure task: its state comes first; the invoker finds it through fn.
+    if (items.size() < h.closure_size) return false;
+    const detail::ClosureBytes closure{items.data(), h.closure_size};
+    items = items.subspan(h.closure_size);
+    if (h.closure_size != 0 && h.invoker != reinterpret_cast<std::uint64_t>(&fail_unbound)) {
+      h.fn = reinterpret_cast<std::uint64_t>(&closure);
+    }
     auto invoker = reinterpret_cast<detail::ItemInvoker>(h.invoker);
     const std::int64_t t0 = monotonic_ns();
     if (h.chunk_invoker != 0 && h.stride != 0 && h.result_stride != 0 &&

@@ -82,16 +82,24 @@ inline constexpr bool is_function_pointer_v =
     std::is_pointer_v<F> && std::is_function_v<std::remove_pointer_t<F>>;
 
 // A task function crosses to the worker as an address (a function pointer: under fork, the
-// worker has the same code at the same place) or as nothing at all (a stateless function
-// object, such as a captureless lambda, rebuilt in the worker with F{}).
+// worker has the same code at the same place; spawned workers translate it), as nothing at all
+// (a stateless function object, such as a captureless lambda, rebuilt in the worker with F{}),
+// or as its state (a closure: trivially copyable captures are copied as bytes, a class with a
+// serialize() member is encoded with the codec), sent with each chunk of the call.
+template <class F>
+inline constexpr bool is_closure_task_v = !is_function_pointer_v<F> &&
+                                          (remote_fn_kind<F>() == RemoteFnKind::bitwise ||
+                                           remote_fn_kind<F>() == RemoteFnKind::serialized);
+
 template <class F>
 consteval bool check_task_function() {
-  static_assert(is_function_pointer_v<F> ||
-                    (std::is_empty_v<F> && std::is_default_constructible_v<F> &&
-                     std::is_trivially_copyable_v<F>),
-                "mproc::Pool: the task must be a function (pointer) or a captureless lambda / "
-                "empty function object. A capture's state would not exist in the worker "
-                "process: pass the data as task arguments instead.");
+  static_assert(is_function_pointer_v<F> || remote_fn_kind<F>() == RemoteFnKind::empty ||
+                    is_closure_task_v<F>,
+                "mproc::Pool: the task must be a function (pointer), a captureless lambda, or a "
+                "closure whose captures are transferable by value (trivially copyable, or a "
+                "class with a serialize() member). A lambda capturing a std::string or a "
+                "std::function is none of these: capture nothing and pass the values as task "
+                "arguments, or put large shared state in the initializer or shared memory.");
   return true;
 }
 
@@ -100,16 +108,49 @@ std::uintptr_t fn_word(const F& f) {
   if constexpr (is_function_pointer_v<F>) {
     return reinterpret_cast<std::uintptr_t>(f);
   } else {
-    return 0;
+    return 0;  // empty: nothing to name; a closure: its state travels with the chunks
   }
+}
+
+// The closure's state as the chunks carry it (empty for a function or a stateless object).
+// Capture values, not references: an address captured here means nothing in the worker.
+template <class F>
+std::vector<std::byte> closure_bytes(const F& f) {
+  if constexpr (!is_closure_task_v<F>) {
+    return {};
+  } else if constexpr (remote_fn_kind<F>() == RemoteFnKind::bitwise) {
+    std::vector<std::byte> out(sizeof(F));
+    std::memcpy(out.data(), std::addressof(f), sizeof(F));
+    return out;
+  } else {
+    return encode(f);
+  }
+}
+
+template <class F>
+void attach_closure(Batch& b, const F& f) {
+  if constexpr (is_closure_task_v<F>) b.set_closure(closure_bytes(f));
 }
 
 template <class F>
 F fn_from_word(std::uintptr_t w) {
   if constexpr (is_function_pointer_v<F>) {
     return reinterpret_cast<F>(w);
-  } else {
+  } else if constexpr (!is_closure_task_v<F>) {
     return F{};
+  } else {
+    const auto* c = reinterpret_cast<const ClosureBytes*>(w);
+    if constexpr (remote_fn_kind<F>() == RemoteFnKind::bitwise) {
+      if (c == nullptr || c->size != sizeof(F)) {
+        throw DecodeError("mproc::Pool: a closure's state of the wrong size");
+      }
+      alignas(F) std::byte buf[sizeof(F)];
+      std::memcpy(buf, c->data, sizeof(F));
+      return *std::launder(reinterpret_cast<F*>(buf));
+    } else {
+      if (c == nullptr) throw DecodeError("mproc::Pool: a closure's state is missing");
+      return decode<F>(std::span<const std::byte>(c->data, c->size));
+    }
   }
 }
 

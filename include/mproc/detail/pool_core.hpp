@@ -59,6 +59,13 @@ class ResultSink {
 // into `out`. Exceptions escape to the worker loop, which reports them as the item's error.
 using ItemInvoker = void (*)(std::uintptr_t fn, std::span<const std::byte> args, ResultSink& out);
 
+// What an invoker's `fn` word points to, in the worker, for a closure task: the closure's state
+// as the chunk carried it (pool_batch.hpp fn_from_word rebuilds the closure from it).
+struct ClosureBytes {
+  const std::byte* data;
+  std::size_t size;
+};
+
 // The fast path of a task whose argument and result are both fixed-size bitwise types: a whole
 // run of items in one call, with no per-item dispatch. `out` has room for `count` results; the
 // invoker records each item's start and finish in the two counters (read by the parent only if
@@ -121,6 +128,9 @@ class Batch {
   void set_remote_binder(RemoteBinder binder) noexcept { remote_binder_ = binder; }
   [[nodiscard]] RemoteBinder remote_binder() const noexcept { return remote_binder_; }
   [[nodiscard]] std::uint32_t result_stride() const noexcept { return result_stride_; }
+  // A closure task's state (pool_batch.hpp), sent with every chunk of the call.
+  void set_closure(std::vector<std::byte> bytes) noexcept { closure_ = std::move(bytes); }
+  [[nodiscard]] std::span<const std::byte> closure() const noexcept { return closure_; }
   [[nodiscard]] ItemInvoker invoker() const noexcept { return invoker_; }
   [[nodiscard]] std::uintptr_t fn() const noexcept { return fn_; }
   [[nodiscard]] std::size_t chunksize() const noexcept { return chunksize_; }
@@ -135,6 +145,7 @@ class Batch {
   ChunkInvoker chunk_invoker_ = nullptr;
   std::uint32_t result_stride_ = 0;
   RemoteBinder remote_binder_ = nullptr;
+  std::vector<std::byte> closure_{};
   std::unique_ptr<Book> book_;
 };
 
