@@ -15,6 +15,7 @@
 #include "mproc/process.hpp"
 #include "mproc/progress.hpp"
 #include "mproc/queue.hpp"
+#include "mproc/sandbox.hpp"
 #include "mproc/semaphore.hpp"
 #include "mproc/shared_memory.hpp"
 #include "mproc/start_method.hpp"

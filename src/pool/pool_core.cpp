@@ -34,6 +34,7 @@
 #include "sys/fork.hpp"
 #include "sys/oom.hpp"
 #include "sys/pidfd.hpp"
+#include "sys/seccomp.hpp"
 #include "sys/shm.hpp"
 
 namespace mproc::detail {
@@ -154,6 +155,10 @@ struct PoolCore::State {
   bool closed = false;
   bool terminated = false;
   std::exception_ptr broken{};  // an initializer failed or workers cannot be started
+  // Workers in a row that crashed on their own before starting any item (a start-up crash loop:
+  // a sandbox refusing what every worker needs, a broken library): past a bound, the pool breaks
+  // instead of replacing them forever. SIGKILL from outside does not count.
+  unsigned startup_crashes = 0;
   bool started = false;         // the first workers were forked (or start failed)
   std::exception_ptr start_error{};
   bool supervisor_done = false;
@@ -680,6 +685,18 @@ struct PoolCore::State {
       }
     }
 
+    const bool started_nothing = ws.items_started.load(std::memory_order_acquire) == 0;
+    if (!started_nothing) {
+      startup_crashes = 0;
+    } else if (status && *status != -SIGKILL && *status != 0 && !w.killed_by_pool &&
+               !w.stop_sent && !w.timed_out && !terminated) {
+      if (++startup_crashes >= std::max(5u, 2 * n) && !broken) {
+        break_pool("pool workers keep dying before running any item (" +
+                   std::to_string(startup_crashes) + " in a row; the last, " +
+                   std::to_string(pid) + ", " + describe_status(*status) + ")");
+      }
+    }
+
     const bool running = ws.items_started.load(std::memory_order_acquire) > w.items_answered;
     bool first = true;
     for (auto& c : w.chunks) {
@@ -764,6 +781,12 @@ struct PoolCore::State {
     boot.memory_limit = opt.memory_limit_bytes;
     boot.record_start_times = opt.task_timeout.count() > 0;
     boot.max_message_size = opt.max_message_size;
+    if (opt.sandbox) {
+      boot.sandbox = sys::SandboxPolicy{
+          opt.sandbox->on_violation == Sandbox::OnViolation::kill,
+          static_cast<std::uint64_t>(std::max<std::int64_t>(0, opt.sandbox->cpu_time.count())),
+          opt.sandbox->address_space_bytes, opt.sandbox->file_size_bytes};
+    }
     boot.close_fds = {control.get(), timer.get()};
     for (auto& other : workers) {
       if (other->pidfd) boot.close_fds.push_back(other->pidfd.get());
@@ -979,6 +1002,10 @@ PoolCore::PoolCore(PoolOptions options) : s_(std::make_unique<State>()) {
     s_->shared_fd = sys::memfd_of_size("mproc-pool-shared", sizeof(pool::PoolShared));
     s_->shared_map = sys::SharedMapping(s_->shared_fd.get(), sizeof(pool::PoolShared));
     s_->shared = new (s_->shared_map.data()) pool::PoolShared{};
+  }
+  if (options.sandbox && !sys::sandbox_available()) {
+    throw Error("mproc::Pool: a sandbox was asked for, but this build of mproc has no libseccomp "
+                "(Debian: libseccomp-dev; rebuild)");
   }
   s_->opt = std::move(options);
   if (s_->opt.initializer) s_->local_initializer = [s = s_.get()] { s->opt.initializer(); };

@@ -21,9 +21,12 @@ struct SpawnedWorkerStart {
   std::uint64_t max_message_size = 0;
   bool record_start_times = false;
   std::vector<std::byte> initializer;  // encode_remote_call message, or empty
+  bool sandbox = false;
+  sys::SandboxPolicy policy{};
   template <class Ar>
   void serialize(Ar& ar) {
-    ar(ring_bytes, max_tasks, memory_limit, max_message_size, record_start_times, initializer);
+    ar(ring_bytes, max_tasks, memory_limit, max_message_size, record_start_times, initializer,
+       sandbox, policy);
   }
 };
 
@@ -38,6 +41,8 @@ std::vector<std::byte> spawned_worker_message(const WorkerBootstrap& boot, std::
   s.max_message_size = boot.max_message_size;
   s.record_start_times = boot.record_start_times;
   s.initializer.assign(initializer.begin(), initializer.end());
+  s.sandbox = boot.sandbox.has_value();
+  if (boot.sandbox) s.policy = *boot.sandbox;
   return encode(s);
 }
 
@@ -69,6 +74,7 @@ void run_spawned_worker(std::span<const std::byte> payload,
     boot.memory_limit = static_cast<std::size_t>(s.memory_limit);
     boot.record_start_times = s.record_start_times;
     boot.max_message_size = static_cast<std::size_t>(s.max_message_size);
+    if (s.sandbox) boot.sandbox = s.policy;
     boot.remote = true;
     code = worker_main(&boot);
   } catch (...) {

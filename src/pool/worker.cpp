@@ -20,6 +20,7 @@
 #include "sys/event.hpp"
 #include "sys/fork.hpp"
 #include "sys/memory.hpp"
+#include "sys/module_address.hpp"
 
 namespace mproc::pool {
 namespace {
@@ -140,6 +141,11 @@ class Worker final : public detail::ResultSink {
     }
     try {
       if (b_.initializer != nullptr && *b_.initializer) (*b_.initializer)();
+      // From here on, the worker only computes and talks to the parent (sandbox.hpp).
+      if (b_.sandbox) {
+        sys::warm_module_cache();  // a spawned worker's bindings then need no readlink or stat
+        sys::enter_sandbox(*b_.sandbox);
+      }
       status_.init_state.store(static_cast<std::uint32_t>(InitState::kDone),
                                std::memory_order_release);
       return true;
@@ -364,7 +370,7 @@ class Worker final : public detail::ResultSink {
     if (retire_) return true;
     if (b_.max_tasks != 0 && done_ >= b_.max_tasks) return true;
     if (b_.memory_limit != 0) {
-      if (auto rss = sys::resident_bytes(); rss && *rss > b_.memory_limit) return true;
+      if (auto rss = resident_.bytes(); rss && *rss > b_.memory_limit) return true;
     }
     return false;
   }
@@ -459,6 +465,7 @@ class Worker final : public detail::ResultSink {
   std::uint32_t frag_kind_ = 0;
   std::vector<std::byte> frag_{};
   std::vector<Binding> bindings_{};  // spawned: the calls the parent named so far
+  sys::ResidentSet resident_{};      // /proc/self/statm, opened before any sandbox
   std::size_t last_binding_ = 0;
 };
 

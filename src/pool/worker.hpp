@@ -6,10 +6,12 @@
 #include <chrono>
 #include <cstddef>
 #include <functional>
+#include <optional>
 #include <utility>
 #include <vector>
 
 #include "pool/channel.hpp"
+#include "sys/seccomp.hpp"
 
 namespace mproc::pool {
 
@@ -28,6 +30,7 @@ struct WorkerBootstrap {
   std::size_t memory_limit = 0;               // 0: none
   bool record_start_times = false;            // a task timeout is set
   std::size_t max_message_size = 0;           // 0: no limit
+  std::optional<sys::SandboxPolicy> sandbox{};  // entered after the initializer
   // Spawned: the parent's addresses mean nothing here; chunks name their invokers through the
   // kBind messages that precede them.
   bool remote = false;

@@ -1,10 +1,12 @@
 #include "sys/memory.hpp"
 
+#include <fcntl.h>
 #include <sys/mman.h>
 #include <sys/resource.h>
 #include <unistd.h>
 
 #include <algorithm>
+#include <cerrno>
 #include <cstdio>
 #include <utility>
 
@@ -57,6 +59,25 @@ std::optional<std::size_t> resident_bytes() noexcept {
   auto s = statm();
   if (!s) return std::nullopt;
   return s->second;
+}
+
+ResidentSet::ResidentSet() noexcept {
+  const int fd = ::open("/proc/self/statm", O_RDONLY | O_CLOEXEC);
+  if (fd >= 0) fd_.reset(fd);
+}
+
+std::optional<std::size_t> ResidentSet::bytes() const noexcept {
+  if (!fd_) return std::nullopt;
+  char buf[128];
+  ssize_t n;
+  do {
+    n = ::pread(fd_.get(), buf, sizeof buf - 1, 0);
+  } while (n < 0 && errno == EINTR);
+  if (n <= 0) return std::nullopt;
+  buf[n] = '\0';
+  unsigned long long size = 0, resident = 0;
+  if (std::sscanf(buf, "%llu %llu", &size, &resident) != 2) return std::nullopt;
+  return static_cast<std::size_t>(resident) * static_cast<std::size_t>(::sysconf(_SC_PAGESIZE));
 }
 
 bool limit_address_space_growth(std::size_t extra) noexcept {

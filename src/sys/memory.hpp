@@ -1,6 +1,8 @@
 // Memory the pool shares with its workers, and what a worker may use of it.
 #pragma once
 
+#include "sys/unique_fd.hpp"
+
 #include <cstddef>
 #include <optional>
 
@@ -31,6 +33,17 @@ class SharedMapping {
 
 // The calling process's resident set size in bytes (/proc/self/statm), or nullopt.
 [[nodiscard]] std::optional<std::size_t> resident_bytes() noexcept;
+
+// The same, from /proc/self/statm opened once (by the process that measures itself): a pread per
+// reading, no open — so it goes on working in a sandbox that refuses open().
+class ResidentSet {
+ public:
+  ResidentSet() noexcept;  // an fd that failed to open reads as nullopt
+  [[nodiscard]] std::optional<std::size_t> bytes() const noexcept;
+
+ private:
+  UniqueFd fd_;
+};
 
 // Caps the calling process's address space at its current size plus `extra` bytes
 // (RLIMIT_AS), so an allocation past it fails with ENOMEM / std::bad_alloc. Returns false if the

@@ -370,6 +370,11 @@ const void* resolve_module_address(std::span<const std::byte>& bytes, Segment se
               (code ? "executable" : "readable") + " segments of " + module->display);
 }
 
+void warm_module_cache() {
+  (void)main_module();
+  (void)libraries().find_address(0);
+}
+
 std::string main_program_build_id() {
   const auto& main = main_module();
   return main->build_id_size == 0 ? std::string() : to_hex(main->build_id_bytes());

@@ -80,4 +80,9 @@ class ModuleAddress {
 // For messages and tests.
 [[nodiscard]] std::string main_program_build_id();
 
+// Fills the module caches now (the main program's path, every loaded library's canonical path),
+// so that later resolutions make no system call: for a process about to enter a sandbox that
+// refuses readlink and stat (sys/seccomp.hpp).
+void warm_module_cache();
+
 }  // namespace mproc::sys

@@ -17,6 +17,7 @@
 
 #include "mproc/initializer.hpp"
 #include "mproc/progress.hpp"
+#include "mproc/sandbox.hpp"
 #include "mproc/start_method.hpp"
 
 namespace mproc {
@@ -36,6 +37,8 @@ struct PoolOptions {
   ProgressCallback progress_callback{};        // called as map-like calls progress
   std::chrono::milliseconds kill_grace{100};   // SIGTERM → SIGKILL delay (terminate, timeouts)
   std::size_t max_message_size = std::size_t{1} << 30;  // per encoded input or result
+  // Workers refuse files, sockets and exec once their initializer ran (sandbox.hpp).
+  std::optional<Sandbox> sandbox{};
 };
 
 namespace detail {
