@@ -27,7 +27,6 @@
 
 #include "mproc/mproc.hpp"
 #include "pool_params.hpp"
-#include "support/child_guard.hpp"
 
 namespace {
 
@@ -418,37 +417,32 @@ TEST_P(PoolFailure, CancelDropsAQueuedCall) {
   }
 }
 
-// The parent is SIGKILLed: its workers must not outlive it. The parent is a fork of the test.
+// The app of WorkersDieWithAKilledParent: a pool, its workers' pids reported, then a wait to
+// be killed.
+TEST(PoolApp, DISABLED_PoolThenPause) {
+  mproc::Pool pool(mproc::PoolOptions{.processes = 2,
+                                      .start_method = mproc::test::App::start_method()});
+  auto pids = pool.worker_pids();
+  const int n = static_cast<int>(pids.size());
+  mproc::test::App::report(&n, sizeof n);
+  mproc::test::App::report(pids.data(), sizeof(int) * pids.size());
+  for (;;) ::pause();
+}
+
+// The parent is SIGKILLed: its workers must not outlive it. The parent is this binary run again
+// (an App), with its pool under the case's start method.
 TEST_P(PoolFailure, WorkersDieWithAKilledParent) {
-  if (GetParam() == mproc::StartMethod::forkserver) {
-    GTEST_SKIP() << "the forkserver serves only the process that ran init(): a forked copy (the "
-                    "parent to kill here) gets an Error from it";
-  }
-  int fds[2];
-  ASSERT_EQ(::pipe2(fds, O_CLOEXEC), 0);
-  mproc::test::ChildGuard guard;
-  const int parent = ::fork();
-  ASSERT_GE(parent, 0);
-  if (parent == 0) {
-    mproc::Pool pool(opts(2));  // (the child runs nothing that could fail an assertion)
-    auto pids = pool.worker_pids();
-    int n = static_cast<int>(pids.size());
-    (void)!::write(fds[1], &n, sizeof n);
-    (void)!::write(fds[1], pids.data(), sizeof(int) * pids.size());
-    for (;;) ::pause();
-  }
-  guard.adopt(parent);
-  ::close(fds[1]);
+  mproc::test::App app("PoolApp.DISABLED_PoolThenPause",
+                       {{"MPROC_POOL_APP_METHOD", std::string(mproc::to_string(GetParam()))}});
   int n = 0;
-  ASSERT_EQ(::read(fds[0], &n, sizeof n), static_cast<ssize_t>(sizeof n));
+  ASSERT_TRUE(app.read_report(&n, sizeof n));
   ASSERT_EQ(n, 2);
   std::vector<int> pids(2);
-  ASSERT_EQ(::read(fds[0], pids.data(), sizeof(int) * 2), static_cast<ssize_t>(sizeof(int) * 2));
-  ::close(fds[0]);
+  ASSERT_TRUE(app.read_report(pids.data(), sizeof(int) * 2));
   std::vector<int> pidfds;
   for (int p : pids) pidfds.push_back(static_cast<int>(::syscall(SYS_pidfd_open, p, 0)));
-  ASSERT_EQ(::kill(parent, SIGKILL), 0);
-  guard.reap(parent);
+  ASSERT_EQ(::kill(app.pid(), SIGKILL), 0);
+  (void)app.wait();
   for (std::size_t i = 0; i < pidfds.size(); ++i) {
     ASSERT_GE(pidfds[i], 0);
     pollfd pfd{pidfds[i], POLLIN, 0};

@@ -5,16 +5,22 @@
 //   InitState<T>, for an initializer, which takes no argument, is found from the test's pid;
 // - TempDir: a fresh directory for marker files and FIFOs, removed with what is in it;
 // - Gate: a FIFO a task blocks on until the test opens it (where a pipe would not reach a
-//   spawned worker).
+//   spawned worker);
+// - App: this binary run again as the program whose pool a case kills or signals (a forked copy
+//   of the test would not do: the forkserver serves only the process that ran init()).
 #pragma once
 
 #include <fcntl.h>
 #include <gtest/gtest.h>
+#include <signal.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <atomic>
+#include <cerrno>
+#include <chrono>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -23,7 +29,9 @@
 #include <new>
 #include <stdexcept>
 #include <string>
+#include <thread>
 #include <type_traits>
+#include <utility>
 #include <vector>
 
 #include "mproc/mproc.hpp"
@@ -226,5 +234,108 @@ inline int pass_gate(const std::string& path) {
   ::close(fd);
   return static_cast<int>(n);
 }
+
+// The app: this binary run again on its case `filter` (a DISABLED_ one), a program of its own
+// (mproc::init, its own forkserver), with `env` set and the write end of a pipe in
+// MPROC_TEST_REPORT_FD; read what it reports from report_fd(). own_group: in a new process
+// group (setpgid before exec), as a shell runs a job. The destructor SIGKILLs it if still
+// running, then reaps what of it came back here (this process is a subreaper): its forkserver,
+// its workers.
+class App {
+ public:
+  App(const std::string& filter, const std::vector<std::pair<std::string, std::string>>& env,
+      bool own_group = false) {
+    char exe[4096];
+    const auto n = ::readlink("/proc/self/exe", exe, sizeof exe - 1);
+    if (n <= 0) throw std::runtime_error("readlink /proc/self/exe failed");
+    exe[n] = '\0';
+    int fds[2];
+    if (::pipe2(fds, O_CLOEXEC) != 0) throw std::runtime_error("pipe2 failed");
+    // Everything the child needs, made before fork: after it, only async-signal-safe calls.
+    std::string filter_arg = "--gtest_filter=" + filter;
+    std::string all_tests = "--gtest_also_run_disabled_tests";
+    char* argv[] = {exe, all_tests.data(), filter_arg.data(), nullptr};
+    std::vector<std::string> vars{"MPROC_TEST_REPORT_FD=" + std::to_string(fds[1])};
+    for (const auto& [k, v] : env) vars.push_back(k + "=" + v);
+    std::vector<char*> envp;
+    for (auto& v : vars) envp.push_back(v.data());  // first: getenv finds these
+    for (char** e = environ; *e != nullptr; ++e) envp.push_back(*e);
+    envp.push_back(nullptr);
+    pid_ = ::fork();
+    if (pid_ == 0) {
+      if (own_group) ::setpgid(0, 0);
+      ::fcntl(fds[1], F_SETFD, 0);  // the app inherits the write end
+      ::execve(exe, argv, envp.data());
+      ::_exit(99);
+    }
+    ::close(fds[1]);
+    report_ = fds[0];
+    if (pid_ < 0) {
+      ::close(report_);
+      throw std::runtime_error("fork failed");
+    }
+  }
+  ~App() {
+    if (pid_ > 0) {
+      ::kill(pid_, SIGKILL);
+      (void)wait();
+    }
+    ::close(report_);
+    // Orphans of the app come back here as it dies; they die with it (within 2 s, with margin).
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+    for (;;) {
+      while (::waitpid(-1, nullptr, WNOHANG) > 0) {
+      }
+      if (children().empty() || std::chrono::steady_clock::now() >= deadline) break;
+      std::this_thread::sleep_for(std::chrono::milliseconds(5));  // polling, with a deadline
+    }
+  }
+  App(const App&) = delete;
+  App& operator=(const App&) = delete;
+  [[nodiscard]] int pid() const noexcept { return pid_; }
+  [[nodiscard]] int report_fd() const noexcept { return report_; }
+  // Reads exactly `size` bytes the app reported; false if it ended first.
+  [[nodiscard]] bool read_report(void* out, std::size_t size) const {
+    auto* p = static_cast<char*>(out);
+    while (size > 0) {
+      const auto r = ::read(report_, p, size);
+      if (r < 0 && errno == EINTR) continue;
+      if (r <= 0) return false;
+      p += r;
+      size -= static_cast<std::size_t>(r);
+    }
+    return true;
+  }
+  // Reaps the app; its wait status.
+  int wait() {
+    int status = 0;
+    while (::waitpid(pid_, &status, 0) < 0 && errno == EINTR) {
+    }
+    pid_ = 0;
+    return status;
+  }
+
+  // In the app: what the test set.
+  [[nodiscard]] static std::string env(const char* key) {
+    const char* v = std::getenv(key);
+    return v ? v : "";
+  }
+  [[nodiscard]] static StartMethod start_method() {
+    const std::string m = env("MPROC_POOL_APP_METHOD");
+    for (auto s : {StartMethod::fork, StartMethod::forkserver, StartMethod::spawn}) {
+      if (m == to_string(s)) return s;
+    }
+    throw std::runtime_error("MPROC_POOL_APP_METHOD unset");
+  }
+  // In the app: sends `size` bytes to the test.
+  static void report(const void* data, std::size_t size) {
+    const int fd = std::atoi(env("MPROC_TEST_REPORT_FD").c_str());
+    if (::write(fd, data, size) != static_cast<ssize_t>(size)) ::_exit(98);
+  }
+
+ private:
+  int pid_ = 0;
+  int report_ = -1;
+};
 
 }  // namespace mproc::test

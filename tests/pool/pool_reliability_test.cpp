@@ -37,12 +37,7 @@ struct Counts {
 };
 using State = mproc::test::SharedState<Counts>;
 
-class PoolReliability : public mproc::test::PoolParam {
- protected:
-  static constexpr const char* kNoForkedForkserver =
-      "the forkserver serves only the process that ran init(): the forked app this case needs "
-      "gets an Error from it";
-};
+class PoolReliability : public mproc::test::PoolParam {};
 
 __attribute__((noinline, no_sanitize("undefined"))) void crash_now() {
   volatile int* volatile p = nullptr;
@@ -230,7 +225,12 @@ TEST_P(PoolReliability, B4_HangingInitializerBreaksThePoolInTime) {
 // C4: the process limit is reached while the pool starts: a clear error, no worker left behind.
 // Root is exempt from RLIMIT_NPROC, so the pool is made by a child running as nobody.
 TEST_P(PoolReliability, C4_ProcessLimitFailsConstructionCleanly) {
-  if (GetParam() == mproc::StartMethod::forkserver) GTEST_SKIP() << kNoForkedForkserver;
+  if (GetParam() == mproc::StartMethod::forkserver) {
+    GTEST_SKIP() << "the pool is made by a forked copy of the test running as nobody under "
+                    "RLIMIT_NPROC=2, and the forkserver serves only the process that ran init(); "
+                    "an App (this binary run again) would need its own threads and forkserver "
+                    "under that limit";
+  }
   mproc::test::ChildGuard guard;
   const int app = ::fork();
   ASSERT_GE(app, 0);
@@ -376,34 +376,33 @@ TEST_P(PoolReliability, D3_PoolOutlivesTheThreadThatMadeIt) {
   EXPECT_EQ(pool->worker_pids().size(), 2u);
 }
 
+// The app of F1: a pool whose workers sleep in a map until Ctrl-C.
+TEST(PoolApp, DISABLED_PoolSleepsInAMap) {
+  mproc::Pool pool(mproc::PoolOptions{.processes = 2,
+                                      .start_method = mproc::test::App::start_method()});
+  auto pids = pool.worker_pids();
+  mproc::test::App::report(pids.data(), sizeof(int) * pids.size());
+  At item{};
+  mproc::test::App::env("MPROC_POOL_APP_STATE").copy(item.state.text, sizeof item.state.text - 1);
+  pool.map(long_sleep, std::vector<At>(4, item));
+}
+
 // F1: Ctrl-C (SIGINT to the whole process group) during a map: the app dies as it should, the
-// workers ignore the SIGINT itself and go with their parent.
+// workers ignore the SIGINT itself and go with their parent. The app is this binary run again
+// in a process group of its own, with its pool under the case's start method.
 TEST_P(PoolReliability, F1_CtrlCLeavesNoWorkers) {
-  if (GetParam() == mproc::StartMethod::forkserver) GTEST_SKIP() << kNoForkedForkserver;
   State state;
-  int fds[2];
-  ASSERT_EQ(::pipe2(fds, O_CLOEXEC), 0);
-  mproc::test::ChildGuard guard;
-  const int app = ::fork();
-  ASSERT_GE(app, 0);
-  if (app == 0) {
-    ::setpgid(0, 0);
-    mproc::Pool pool(opts(2));
-    auto pids = pool.worker_pids();
-    (void)!::write(fds[1], pids.data(), sizeof(int) * 2);
-    pool.map(long_sleep, state.at(std::views::iota(0, 4)));
-    ::_exit(0);
-  }
-  guard.adopt(app);
-  ::close(fds[1]);
+  mproc::test::App app("PoolApp.DISABLED_PoolSleepsInAMap",
+                       {{"MPROC_POOL_APP_METHOD", std::string(mproc::to_string(GetParam()))},
+                        {"MPROC_POOL_APP_STATE", state.name().text}},
+                       /*own_group=*/true);
   int pids[2];
-  ASSERT_EQ(::read(fds[0], pids, sizeof pids), static_cast<ssize_t>(sizeof pids));
-  ::close(fds[0]);
+  ASSERT_TRUE(app.read_report(pids, sizeof pids));
   while (state->running.load() < 2) std::this_thread::yield();
   int pidfds[2];
   for (int i = 0; i < 2; ++i) pidfds[i] = static_cast<int>(::syscall(SYS_pidfd_open, pids[i], 0));
-  ASSERT_EQ(::kill(-app, SIGINT), 0);  // the whole group, as a terminal does
-  const int status = guard.reap(app);
+  ASSERT_EQ(::kill(-app.pid(), SIGINT), 0);  // the whole group, as a terminal does
+  const int status = app.wait();
   EXPECT_TRUE(WIFSIGNALED(status) && WTERMSIG(status) == SIGINT) << status;
   for (int i = 0; i < 2; ++i) {
     pollfd pfd{pidfds[i], POLLIN, 0};
