@@ -2,13 +2,14 @@
 // case runs under each start method (Pool.<Case>/fork, /forkserver, /spawn).
 #include <fcntl.h>
 #include <gtest/gtest.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <chrono>
 #include <cstdio>
-#include <optional>
-
+#include <cstdlib>
 #include <list>
+#include <optional>
 #include <numeric>
 #include <ranges>
 #include <string>
