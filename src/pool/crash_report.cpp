@@ -2,6 +2,9 @@
 
 #include <signal.h>
 
+#include <optional>
+#include <span>
+
 #include "sys/fatal_signal.hpp"
 #include "sys/fork.hpp"
 #include "sys/symbolize.hpp"
@@ -56,6 +59,7 @@ void on_fatal_signal(int sig, siginfo_t* info, void* ucontext) {
 
 void install_crash_handlers(CrashArea* area) {
   sys::prepare_stack_capture();
+  area->object_count = static_cast<std::uint32_t>(sys::loaded_spans(area->objects));
   g_area.store(area, std::memory_order_release);
   sys::install_fatal_signal_handlers(&on_fatal_signal);
 }
@@ -65,12 +69,18 @@ std::vector<std::string> frame_lines(const CrashArea& area) {
   if (area.written.load(std::memory_order_acquire) == 0) return lines;
   sys::Symbolizer symbols;
   const std::uint32_t count = std::min(area.frame_count, CrashArea::kMaxFrames);
+  const std::span<const sys::LoadedSpan> theirs(
+      area.objects, std::min(area.object_count, CrashArea::kMaxObjects));
   for (std::uint32_t i = 0; i < count; ++i) {
     const auto address = static_cast<std::uintptr_t>(area.frames[i]);
     // Past frame 0 each address is a return address: the call is the byte before it, which
     // for a call to a noreturn function (abort) may be the last byte of the caller.
     const std::uintptr_t adjust = i == 0 ? 0 : 1;
-    sys::Symbol sym = symbols.resolve(address - adjust);
+    // The same code here (the identity but for a spawned worker); unknown if the worker loaded
+    // its object after recording them.
+    const std::optional<std::uintptr_t> here =
+        theirs.empty() ? std::optional(address - adjust) : sys::relocate(address - adjust, theirs);
+    sys::Symbol sym = here ? symbols.resolve(*here) : sys::Symbol{};
     // append() rather than a chain of operator+: GCC 12 -O3 warns falsely (-Wrestrict) there.
     std::string line;
     line.append("#").append(std::to_string(i)).append(" ").append(sys::hex(address));

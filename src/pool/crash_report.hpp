@@ -10,8 +10,8 @@
 // The handler runs on its own stack (a stack overflow is caught too), does only async-signal-
 // safe work, writes the area once (the first fatal signal of any thread wins), and re-raises the
 // signal so the worker dies by it: the wait status shows the signal, as without the handler.
-// describe_frames symbolizes in the parent, which after fork has the worker's executable and
-// libraries at the same addresses.
+// describe_frames symbolizes in the parent: after fork the worker's executable and libraries are
+// at the same addresses; a spawned worker's frames are relocated through the objects it recorded.
 #pragma once
 
 #include <atomic>
@@ -19,6 +19,8 @@
 #include <string>
 #include <type_traits>
 #include <vector>
+
+#include "sys/symbolize.hpp"
 
 namespace mproc::pool {
 
@@ -35,6 +37,11 @@ struct CrashArea {
   // Innermost first: frames[0] is the interrupted instruction, the rest are return addresses.
   // The handler's own frames are skipped.
   std::uint64_t frames[kMaxFrames] = {};
+  // The worker's loaded objects when it installed the handlers: a spawned worker's addresses are
+  // not the parent's (ASLR), so the parent relocates each frame through them to symbolize it.
+  static constexpr std::uint32_t kMaxObjects = 48;
+  std::uint32_t object_count = 0;
+  sys::LoadedSpan objects[kMaxObjects] = {};
 };
 static_assert(std::is_standard_layout_v<CrashArea>);
 static_assert(std::atomic<std::uint32_t>::is_always_lock_free);

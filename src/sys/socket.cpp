@@ -93,9 +93,10 @@ bool recv_record(int fd, std::span<std::byte> data, std::vector<UniqueFd>& fds) 
     }
   }
   if (n == 0) return false;
-  if (static_cast<std::size_t>(n) != data.size() || (msg.msg_flags & MSG_CTRUNC) != 0) {
-    detail::throw_errno("recvmsg(record)", EPROTO);
-  }
+  // The control buffer holds kMaxPassedFds, more than send_record sends: a truncation means the
+  // kernel could not install the fds here, for want of fd numbers (RLIMIT_NOFILE).
+  if ((msg.msg_flags & MSG_CTRUNC) != 0) detail::throw_errno("recvmsg(record)", EMFILE);
+  if (static_cast<std::size_t>(n) != data.size()) detail::throw_errno("recvmsg(record)", EPROTO);
   return true;
 }
 

@@ -37,7 +37,8 @@ void send_fds(int fd, std::span<const int> fds);
 
 // A small record (sent whole by one sendmsg) with fds attached, and its receiving side: reads
 // exactly data.size() bytes (MSG_WAITALL) and returns the fds that came with them (close-on-exec).
-// recv_record returns false at end of stream. Both throw SystemError.
+// recv_record returns false at end of stream. Both throw SystemError; recv_record EMFILE when
+// the fds could not be installed here (no fd number free), EPROTO on a short record.
 void send_record(int fd, std::span<const std::byte> data, std::span<const int> fds);
 [[nodiscard]] bool recv_record(int fd, std::span<std::byte> data, std::vector<UniqueFd>& fds);
 

@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cstdint>
 #include <cstdlib>
 #include <cstring>
 #include <optional>
@@ -227,6 +228,67 @@ std::string Symbolizer::symbolize(std::uintptr_t address) {
 }
 
 std::string symbolize(std::uintptr_t address) { return Symbolizer().symbolize(address); }
+
+namespace {
+
+std::uint64_t name_hash(const char* name) noexcept {  // FNV-1a
+  std::uint64_t h = 14695981039346656037ull;
+  for (const char* c = name != nullptr ? name : ""; *c != '\0'; ++c) {
+    h = (h ^ static_cast<unsigned char>(*c)) * 1099511628211ull;
+  }
+  return h;
+}
+
+}  // namespace
+
+std::size_t loaded_spans(std::span<LoadedSpan> out) noexcept {
+  struct Fill {
+    std::span<LoadedSpan> out;
+    std::size_t n;
+  } fill{out, 0};
+  ::dl_iterate_phdr(
+      [](dl_phdr_info* info, std::size_t, void* data) noexcept -> int {
+        auto* f = static_cast<Fill*>(data);
+        if (f->n == f->out.size()) return 1;
+        LoadedSpan span{UINT64_MAX, 0, info->dlpi_addr, name_hash(info->dlpi_name)};
+        for (ElfW(Half) i = 0; i < info->dlpi_phnum; ++i) {
+          const auto& ph = info->dlpi_phdr[i];
+          if (ph.p_type != PT_LOAD) continue;
+          span.lo = std::min<std::uint64_t>(span.lo, info->dlpi_addr + ph.p_vaddr);
+          span.hi = std::max<std::uint64_t>(span.hi, info->dlpi_addr + ph.p_vaddr + ph.p_memsz);
+        }
+        if (span.lo < span.hi) f->out[f->n++] = span;
+        return 0;
+      },
+      &fill);
+  return fill.n;
+}
+
+std::optional<std::uintptr_t> relocate(std::uintptr_t address,
+                                       std::span<const LoadedSpan> theirs) noexcept {
+  const LoadedSpan* in = nullptr;
+  for (const auto& t : theirs) {
+    if (address >= t.lo && address < t.hi) {
+      in = &t;
+      break;
+    }
+  }
+  if (in == nullptr) return std::nullopt;
+  struct Find {
+    std::uint64_t hash;
+    std::optional<std::uintptr_t> base;
+  } find{in->name_hash, std::nullopt};
+  ::dl_iterate_phdr(
+      [](dl_phdr_info* info, std::size_t, void* data) noexcept -> int {
+        auto* f = static_cast<Find*>(data);
+        if (name_hash(info->dlpi_name) != f->hash) return 0;
+        f->base = info->dlpi_addr;
+        return 1;
+      },
+      &find);
+  if (!find.base) return std::nullopt;
+  return address - in->base + *find.base;
+}
 
 std::string hex(std::uintptr_t value) {
   static constexpr char kDigits[] = "0123456789abcdef";

@@ -16,6 +16,8 @@
 #include <cstdint>
 #include <map>
 #include <memory>
+#include <optional>
+#include <span>
 #include <string>
 
 namespace mproc::sys {
@@ -48,6 +50,26 @@ class Symbolizer {
  private:
   std::map<std::string, std::unique_ptr<SymbolTable>> tables_;  // by file path; null: unreadable
 };
+
+// One loaded object, as another process running the same program (a spawned exec, where ASLR
+// placed everything elsewhere) can find it again: the span of its PT_LOAD segments, its load
+// base, and a hash of the loader's name for it ("" for the main program). Plain integers, for
+// shared memory.
+struct LoadedSpan {
+  std::uint64_t lo = 0;
+  std::uint64_t hi = 0;
+  std::uint64_t base = 0;
+  std::uint64_t name_hash = 0;
+};
+
+// This process's loaded objects, in the loader's order, into out; returns how many (at most
+// out.size()). Not async-signal-safe (dl_iterate_phdr): call it before a signal handler needs it.
+std::size_t loaded_spans(std::span<LoadedSpan> out) noexcept;
+
+// `address`, taken in a process whose loaded objects were `theirs`, as the same code's address
+// in this process; nullopt when it lies in none of theirs or that object is not loaded here.
+[[nodiscard]] std::optional<std::uintptr_t> relocate(std::uintptr_t address,
+                                                     std::span<const LoadedSpan> theirs) noexcept;
 
 // One-shot: a temporary Symbolizer (reads the object's symbol table each call).
 [[nodiscard]] std::string symbolize(std::uintptr_t address);

@@ -1,11 +1,11 @@
 // Pool cases from RELIABILITY.md (groups A, B, C3, C7, D, F) not covered by pool_failure_test:
-// each test names its case.
+// each test names its case. Every case runs under each start method
+// (PoolReliability.<Case>/fork, /forkserver, /spawn).
 #include <fcntl.h>
 #include <gtest/gtest.h>
 #include <poll.h>
 #include <pthread.h>
 #include <signal.h>
-#include <sys/mman.h>
 #include <sys/resource.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -16,6 +16,7 @@
 #include <cerrno>
 #include <chrono>
 #include <numeric>
+#include <optional>
 #include <ranges>
 #include <stdexcept>
 #include <string>
@@ -23,24 +24,20 @@
 #include <vector>
 
 #include "mproc/mproc.hpp"
-#include "shared_page.hpp"
+#include "pool_params.hpp"
 #include "support/child_guard.hpp"
 
 namespace {
 
-struct Shared {
+using mproc::test::At;
+
+// What the tasks count, shared by the workers and the test.
+struct Counts {
   std::atomic<int> running;
 };
-Shared* shared = nullptr;
+using State = mproc::test::SharedState<Counts>;
 
-class PoolReliability : public ::testing::Test {
- protected:
-  void SetUp() override { shared = page_.get(); }
-  void TearDown() override { shared = nullptr; }
-
- private:
-  mproc::test::SharedPage<Shared> page_;
-};
+class PoolReliability : public mproc::test::PoolParam {};
 
 __attribute__((noinline, no_sanitize("undefined"))) void crash_now() {
   volatile int* volatile p = nullptr;
@@ -61,8 +58,8 @@ int sleep_ms(int ms) {
   return ms;
 }
 
-int long_sleep(int) {
-  shared->running.fetch_add(1);
+int long_sleep(At a) {
+  mproc::test::attach_state<Counts>(a.state).running.fetch_add(1);
   std::this_thread::sleep_for(std::chrono::hours(1));
   return 0;
 }
@@ -126,8 +123,8 @@ struct Fragile {
 int fragile_value(Fragile f) { return f.v; }
 
 // A6: an input that cannot be encoded fails the call in the caller; nothing is lost or stuck.
-TEST_F(PoolReliability, A6_EncodingFailureIsSynchronous) {
-  mproc::Pool pool(2);
+TEST_P(PoolReliability, A6_EncodingFailureIsSynchronous) {
+  mproc::Pool pool(opts(2));
   std::vector<Picky> in(300);
   for (int i = 0; i < 300; ++i) in[i].v = i;
   EXPECT_THROW(pool.map(picky_value, in), std::domain_error);
@@ -137,8 +134,10 @@ TEST_F(PoolReliability, A6_EncodingFailureIsSynchronous) {
 }
 
 // A5: a crash while the worker decodes an item's arguments fails that item.
-TEST_F(PoolReliability, A5_CrashWhileDecodingArguments) {
-  mproc::Pool pool(mproc::PoolOptions{.processes = 2, .initializer = mark_worker});
+TEST_P(PoolReliability, A5_CrashWhileDecodingArguments) {
+  auto options = opts(2);
+  options.initializer = mark_worker;
+  mproc::Pool pool(options);
   std::vector<Fragile> in(20);
   for (int i = 0; i < 20; ++i) in[i].v = i;
   auto rs = pool.try_map(fragile_value, in);
@@ -152,8 +151,10 @@ TEST_F(PoolReliability, A5_CrashWhileDecodingArguments) {
 }
 
 // A8: a crash after the item's result was sent: the item succeeded; the worker is replaced.
-TEST_F(PoolReliability, A8_CrashAfterTheResultWasSent) {
-  mproc::Pool pool(mproc::PoolOptions{.processes = 1, .initializer = mark_worker});
+TEST_P(PoolReliability, A8_CrashAfterTheResultWasSent) {
+  auto options = opts(1);
+  options.initializer = mark_worker;
+  mproc::Pool pool(options);
   const auto before = pool.worker_pids();
   auto rs = pool.try_map(make_boom, std::vector<int>{1, 7, 3});
   ASSERT_EQ(rs.size(), 3u);
@@ -164,8 +165,10 @@ TEST_F(PoolReliability, A8_CrashAfterTheResultWasSent) {
 }
 
 // A10: workers killed at random while a map runs: every item is accounted for, no hang.
-TEST_F(PoolReliability, A10_RandomKillsDuringAMap) {
-  mproc::Pool pool(3);
+// Fewer items under forkserver and spawn, to keep the suite short.
+TEST_P(PoolReliability, A10_RandomKillsDuringAMap) {
+  const int n = forked() ? 2000 : 500;
+  mproc::Pool pool(opts(3));
   std::atomic<bool> stop{false};
   std::thread killer([&] {
     unsigned k = 0;
@@ -175,12 +178,12 @@ TEST_F(PoolReliability, A10_RandomKillsDuringAMap) {
       std::this_thread::sleep_for(std::chrono::milliseconds(3));  // the kill rate, not a sync
     }
   });
-  auto rs = pool.try_map(busy_square, std::views::iota(0, 2000));
+  auto rs = pool.try_map(busy_square, std::views::iota(0, n));
   stop = true;
   killer.join();
-  ASSERT_EQ(rs.size(), 2000u);
+  ASSERT_EQ(rs.size(), static_cast<std::size_t>(n));
   int crashed = 0;
-  for (int i = 0; i < 2000; ++i) {
+  for (int i = 0; i < n; ++i) {
     if (rs[i].ok()) {
       EXPECT_EQ(rs[i].value(), i * i);
     } else {
@@ -188,13 +191,15 @@ TEST_F(PoolReliability, A10_RandomKillsDuringAMap) {
       EXPECT_THROW(std::rethrow_exception(rs[i].error()), mproc::WorkerCrashed);
     }
   }
-  EXPECT_LT(crashed, 2000);
+  EXPECT_LT(crashed, n);
   EXPECT_EQ(pool.map(square, std::vector<int>{3}), (std::vector<int>{9}));
 }
 
 // B3: a timeout counts from the task's start, not from its submission.
-TEST_F(PoolReliability, B3_TimeoutCountsFromTaskStart) {
-  mproc::Pool pool(mproc::PoolOptions{.processes = 1, .task_timeout = std::chrono::milliseconds(300)});
+TEST_P(PoolReliability, B3_TimeoutCountsFromTaskStart) {
+  auto options = opts(1);
+  options.task_timeout = std::chrono::milliseconds(300);
+  mproc::Pool pool(options);
   auto out = pool.map(sleep_ms, std::vector<int>(6, 100), 1);  // 600 ms queued on one worker
   EXPECT_EQ(out, std::vector<int>(6, 100));
 }
@@ -202,10 +207,11 @@ TEST_F(PoolReliability, B3_TimeoutCountsFromTaskStart) {
 void hanging_init() { std::this_thread::sleep_for(std::chrono::hours(1)); }
 
 // B4: an initializer that never returns is held to task_timeout: the pool fails clearly.
-TEST_F(PoolReliability, B4_HangingInitializerBreaksThePoolInTime) {
-  mproc::Pool pool(mproc::PoolOptions{.processes = 2,
-                                      .initializer = hanging_init,
-                                      .task_timeout = std::chrono::milliseconds(200)});
+TEST_P(PoolReliability, B4_HangingInitializerBreaksThePoolInTime) {
+  auto options = opts(2);
+  options.initializer = hanging_init;
+  options.task_timeout = std::chrono::milliseconds(200);
+  mproc::Pool pool(options);
   try {
     pool.map(square, std::views::iota(0, 4));
     ADD_FAILURE() << "expected an error";
@@ -218,7 +224,13 @@ TEST_F(PoolReliability, B4_HangingInitializerBreaksThePoolInTime) {
 
 // C4: the process limit is reached while the pool starts: a clear error, no worker left behind.
 // Root is exempt from RLIMIT_NPROC, so the pool is made by a child running as nobody.
-TEST_F(PoolReliability, C4_ProcessLimitFailsConstructionCleanly) {
+TEST_P(PoolReliability, C4_ProcessLimitFailsConstructionCleanly) {
+  if (GetParam() == mproc::StartMethod::forkserver) {
+    GTEST_SKIP() << "the pool is made by a forked copy of the test running as nobody under "
+                    "RLIMIT_NPROC=2, and the forkserver serves only the process that ran init(); "
+                    "an App (this binary run again) would need its own threads and forkserver "
+                    "under that limit";
+  }
   mproc::test::ChildGuard guard;
   const int app = ::fork();
   ASSERT_GE(app, 0);
@@ -227,7 +239,7 @@ TEST_F(PoolReliability, C4_ProcessLimitFailsConstructionCleanly) {
     rlimit lim{2, 2};  // this process and one more
     if (::setrlimit(RLIMIT_NPROC, &lim) != 0) ::_exit(11);
     try {
-      mproc::Pool pool(8);
+      mproc::Pool pool(opts(8));
       ::_exit(12);  // should not have started
     } catch (const mproc::Error& e) {
       const std::string what = e.what();
@@ -241,11 +253,12 @@ TEST_F(PoolReliability, C4_ProcessLimitFailsConstructionCleanly) {
 }
 
 // B5: terminate() with thousands of queued tasks returns and resolves every future.
-TEST_F(PoolReliability, B5_TerminateWithTenThousandQueued) {
-  mproc::Pool pool(2);
+TEST_P(PoolReliability, B5_TerminateWithTenThousandQueued) {
+  State state;
+  mproc::Pool pool(opts(2));
   std::vector<mproc::Future<int>> fs;
-  for (int i = 0; i < 10000; ++i) fs.push_back(pool.apply_async(long_sleep, i));
-  while (shared->running.load() < 2) std::this_thread::yield();
+  for (int i = 0; i < 10000; ++i) fs.push_back(pool.apply_async(long_sleep, At{state.name(), i}));
+  while (state->running.load() < 2) std::this_thread::yield();
   pool.terminate();
   for (auto& f : fs) {
     ASSERT_TRUE(f.ready());
@@ -254,8 +267,10 @@ TEST_F(PoolReliability, B5_TerminateWithTenThousandQueued) {
 }
 
 // B6: close()+join() while workers recycle after every task, and with a huge error payload.
-TEST_F(PoolReliability, B6_JoinWhileRecyclingAndWithHugeErrors) {
-  mproc::Pool pool(mproc::PoolOptions{.processes = 2, .max_tasks_per_child = 1});
+TEST_P(PoolReliability, B6_JoinWhileRecyclingAndWithHugeErrors) {
+  auto options = opts(2);
+  options.max_tasks_per_child = 1;
+  mproc::Pool pool(options);
   auto squares = pool.map_async(square, std::views::iota(0, 40));
   auto err = pool.apply_async(huge_error, 10 << 20);
   pool.close();
@@ -271,7 +286,7 @@ TEST_F(PoolReliability, B6_JoinWhileRecyclingAndWithHugeErrors) {
 }
 
 // C3: too few fds for the pool: construction fails cleanly; no worker is left behind.
-TEST_F(PoolReliability, C3_FdExhaustionFailsConstructionCleanly) {
+TEST_P(PoolReliability, C3_FdExhaustionFailsConstructionCleanly) {
 #ifdef MPROC_UBSAN
   GTEST_SKIP() << "UBSan's vptr check probes memory through a pipe: with no fd free it reports "
                   "every object as invalid. The plain and TSan builds run this test.";
@@ -287,7 +302,7 @@ TEST_F(PoolReliability, C3_FdExhaustionFailsConstructionCleanly) {
   ASSERT_EQ(::setrlimit(RLIMIT_NOFILE, &low), 0);
   bool threw = false;
   try {
-    mproc::Pool pool(32);
+    mproc::Pool pool(opts(32));
   } catch (const mproc::Error& e) {
     threw = true;
     EXPECT_NE(std::string(e.what()).find("Too many open files"), std::string::npos) << e.what();
@@ -297,8 +312,10 @@ TEST_F(PoolReliability, C3_FdExhaustionFailsConstructionCleanly) {
 }
 
 // C7: an input or a result over max_message_size is refused; the pool goes on.
-TEST_F(PoolReliability, C7_MessagesOverTheLimitAreRefused) {
-  mproc::Pool pool(mproc::PoolOptions{.processes = 1, .max_message_size = 1 << 20});
+TEST_P(PoolReliability, C7_MessagesOverTheLimitAreRefused) {
+  auto options = opts(1);
+  options.max_message_size = 1 << 20;
+  mproc::Pool pool(options);
   EXPECT_THROW(pool.apply(crash_with_big_arg, std::string(2 << 20, 'a')), mproc::Error);
   try {
     pool.apply(big_result, 2 << 20);
@@ -310,16 +327,16 @@ TEST_F(PoolReliability, C7_MessagesOverTheLimitAreRefused) {
 }
 
 // C8/F4: a worker that dies while a 50 MB argument is still arriving: no deadlock.
-TEST_F(PoolReliability, C8_CrashWhileALargeArgumentIsInFlight) {
-  mproc::Pool pool(1);
+TEST_P(PoolReliability, C8_CrashWhileALargeArgumentIsInFlight) {
+  mproc::Pool pool(opts(1));
   EXPECT_THROW(pool.apply(crash_with_big_arg, std::string(50 << 20, 'x')), mproc::WorkerCrashed);
   EXPECT_EQ(pool.apply(crash_with_big_arg, std::string()), 0u);
 }
 
 // Arguments bigger than a channel record go in pieces, each sent when the worker has made room:
 // a stream of them must not stall (a lost wake-up here once hung the pool).
-TEST_F(PoolReliability, ManyLargeArgumentsStreamThrough) {
-  mproc::Pool pool(1);
+TEST_P(PoolReliability, ManyLargeArgumentsStreamThrough) {
+  mproc::Pool pool(opts(1));
   std::vector<std::string> in;
   for (int i = 0; i < 12; ++i) in.emplace_back(std::size_t{5} << 20, static_cast<char>('a' + i));
   auto sizes = pool.map([](const std::string& s) { return s.size() + (s[0] - 'a'); }, in, 1);
@@ -345,46 +362,47 @@ int channels_mapped(int) {
 
 // I-style isolation: a worker maps its own channel only, so a task gone wild cannot scribble
 // on a sibling's.
-TEST_F(PoolReliability, AWorkerMapsOnlyItsOwnChannel) {
-  mproc::Pool pool(4);
+TEST_P(PoolReliability, AWorkerMapsOnlyItsOwnChannel) {
+  mproc::Pool pool(opts(4));
   auto counts = pool.map(channels_mapped, std::views::iota(0, 64), 1);
   for (int c : counts) EXPECT_EQ(c, 1);
 }
 
 // D3: a pool made in a thread that then exits keeps its workers (PDEATHSIG is thread-scoped).
-TEST_F(PoolReliability, D3_PoolOutlivesTheThreadThatMadeIt) {
+TEST_P(PoolReliability, D3_PoolOutlivesTheThreadThatMadeIt) {
   std::optional<mproc::Pool> pool;
-  std::thread([&] { pool.emplace(2); }).join();
+  std::thread([&] { pool.emplace(opts(2)); }).join();
   EXPECT_EQ(pool->map(square, std::views::iota(0, 10))[9], 81);
   EXPECT_EQ(pool->worker_pids().size(), 2u);
 }
 
+// The app of F1: a pool whose workers sleep in a map until Ctrl-C.
+TEST(PoolApp, DISABLED_PoolSleepsInAMap) {
+  mproc::Pool pool(mproc::PoolOptions{.processes = 2,
+                                      .start_method = mproc::test::App::start_method()});
+  auto pids = pool.worker_pids();
+  mproc::test::App::report(pids.data(), sizeof(int) * pids.size());
+  At item{};
+  mproc::test::App::env("MPROC_POOL_APP_STATE").copy(item.state.text, sizeof item.state.text - 1);
+  pool.map(long_sleep, std::vector<At>(4, item));
+}
+
 // F1: Ctrl-C (SIGINT to the whole process group) during a map: the app dies as it should, the
-// workers ignore the SIGINT itself and go with their parent.
-TEST_F(PoolReliability, F1_CtrlCLeavesNoWorkers) {
-  int fds[2];
-  ASSERT_EQ(::pipe2(fds, O_CLOEXEC), 0);
-  mproc::test::ChildGuard guard;
-  const int app = ::fork();
-  ASSERT_GE(app, 0);
-  if (app == 0) {
-    ::setpgid(0, 0);
-    mproc::Pool pool(2);
-    auto pids = pool.worker_pids();
-    (void)!::write(fds[1], pids.data(), sizeof(int) * 2);
-    pool.map(long_sleep, std::views::iota(0, 4));
-    ::_exit(0);
-  }
-  guard.adopt(app);
-  ::close(fds[1]);
+// workers ignore the SIGINT itself and go with their parent. The app is this binary run again
+// in a process group of its own, with its pool under the case's start method.
+TEST_P(PoolReliability, F1_CtrlCLeavesNoWorkers) {
+  State state;
+  mproc::test::App app("PoolApp.DISABLED_PoolSleepsInAMap",
+                       {{"MPROC_POOL_APP_METHOD", std::string(mproc::to_string(GetParam()))},
+                        {"MPROC_POOL_APP_STATE", state.name().text}},
+                       /*own_group=*/true);
   int pids[2];
-  ASSERT_EQ(::read(fds[0], pids, sizeof pids), static_cast<ssize_t>(sizeof pids));
-  ::close(fds[0]);
-  while (shared->running.load() < 2) std::this_thread::yield();
+  ASSERT_TRUE(app.read_report(pids, sizeof pids));
+  while (state->running.load() < 2) std::this_thread::yield();
   int pidfds[2];
   for (int i = 0; i < 2; ++i) pidfds[i] = static_cast<int>(::syscall(SYS_pidfd_open, pids[i], 0));
-  ASSERT_EQ(::kill(-app, SIGINT), 0);  // the whole group, as a terminal does
-  const int status = guard.reap(app);
+  ASSERT_EQ(::kill(-app.pid(), SIGINT), 0);  // the whole group, as a terminal does
+  const int status = app.wait();
   EXPECT_TRUE(WIFSIGNALED(status) && WTERMSIG(status) == SIGINT) << status;
   for (int i = 0; i < 2; ++i) {
     pollfd pfd{pidfds[i], POLLIN, 0};
@@ -395,12 +413,12 @@ TEST_F(PoolReliability, F1_CtrlCLeavesNoWorkers) {
 }
 
 // F2: a storm of signals at the waiting thread changes nothing.
-TEST_F(PoolReliability, F2_SignalStormDuringMap) {
+TEST_P(PoolReliability, F2_SignalStormDuringMap) {
   struct sigaction sa {};
   struct sigaction old {};
   sa.sa_handler = [](int) {};
   ASSERT_EQ(::sigaction(SIGUSR1, &sa, &old), 0);
-  mproc::Pool pool(2);
+  mproc::Pool pool(opts(2));
   std::atomic<bool> stop{false};
   const pthread_t me = ::pthread_self();
   std::thread storm([&] {
@@ -418,7 +436,7 @@ TEST_F(PoolReliability, F2_SignalStormDuringMap) {
 
 // F3: the application reaps every child itself (a SIGCHLD handler calling waitpid(-1)):
 // crashes are still seen and attributed, nothing hangs.
-TEST_F(PoolReliability, F3_StolenExitStatuses) {
+TEST_P(PoolReliability, F3_StolenExitStatuses) {
   struct sigaction sa {};
   struct sigaction old {};
   sa.sa_handler = [](int) {
@@ -429,7 +447,7 @@ TEST_F(PoolReliability, F3_StolenExitStatuses) {
   };
   ASSERT_EQ(::sigaction(SIGCHLD, &sa, &old), 0);
   {
-    mproc::Pool pool(2);
+    mproc::Pool pool(opts(2));
     auto rs = pool.try_map([](int x) { if (x == 5) crash_now(); return x; }, std::views::iota(0, 10));
     ASSERT_FALSE(rs[5].ok());
     try {
@@ -448,28 +466,33 @@ TEST_F(PoolReliability, F3_StolenExitStatuses) {
 }
 
 // Unwinding past a pool with unfinished work terminates it instead of waiting forever.
-TEST_F(PoolReliability, DestructorDuringUnwindingDoesNotWait) {
+TEST_P(PoolReliability, DestructorDuringUnwindingDoesNotWait) {
+  State state;
   try {
-    mproc::Pool pool(1);
-    auto f = pool.apply_async(long_sleep, 0);
-    while (shared->running.load() < 1) std::this_thread::yield();
+    mproc::Pool pool(opts(1));
+    auto f = pool.apply_async(long_sleep, At{state.name(), 0});
+    while (state->running.load() < 1) std::this_thread::yield();
     throw std::runtime_error("the caller gives up");
   } catch (const std::runtime_error&) {
   }
 }
 
-TEST_F(PoolReliability, ImapReportsProgress) {
+TEST_P(PoolReliability, ImapReportsProgress) {
   std::size_t last = 0, calls = 0;
-  mproc::Pool pool(mproc::PoolOptions{.processes = 2, .progress_callback = [&](const mproc::Progress& p) {
+  auto options = opts(2);
+  options.progress_callback = [&](const mproc::Progress& p) {
     ++calls;
     last = p.done;
     EXPECT_EQ(p.total, 50u);
-  }});
+  };
+  mproc::Pool pool(options);
   int sum = 0;
   for (int v : pool.imap(square, std::views::iota(0, 50))) sum += v;
   EXPECT_EQ(sum, 40425);
   EXPECT_GE(calls, 1u);
   EXPECT_EQ(last, 50u);
 }
+
+MPROC_ALL_START_METHODS(PoolReliability);
 
 }  // namespace

@@ -1,26 +1,18 @@
 // Pool with StartMethod::spawn and forkserver (each case runs under both): every worker is a
 // fresh exec of this test binary, or a fork of the server init() started (init() in the
 // test main makes it a worker), so it shares nothing with the test but its channel; the task
-// reaches it named as {module, offset}. Failures, timeouts and recycling behave as under fork.
+// reaches it named as {module, offset}. What only these start methods do is here: the suites of
+// pool_test (Pool, PoolFailure, PoolReliability) run every other case under all three methods.
 #include <dlfcn.h>
-#include <fcntl.h>
 #include <gtest/gtest.h>
 #include <unistd.h>
 
-#include <algorithm>
 #include <atomic>
-#include <chrono>
-#include <cstdlib>
 #include <functional>
 #include <mutex>
 #include <numeric>
-#include <ranges>
-#include <set>
-#include <stdexcept>
 #include <string>
 #include <thread>
-#include <tuple>
-#include <utility>
 #include <vector>
 
 #include "mproc/mproc.hpp"
@@ -30,7 +22,6 @@ namespace {
 using mproc::Pool;
 using mproc::PoolOptions;
 using mproc::StartMethod;
-using namespace std::chrono_literals;
 
 class PoolExec : public testing::TestWithParam<StartMethod> {
  protected:
@@ -40,91 +31,12 @@ class PoolExec : public testing::TestWithParam<StartMethod> {
 };
 
 int square(int x) { return x * x; }
-std::string shout(std::string s) { return s + "!"; }
 int add3(int a, int b, int c) { return a + b + c; }
 int my_pid(int) { return static_cast<int>(::getpid()); }
-
-__attribute__((noinline, no_sanitize("undefined"))) void crash_here() {
-  volatile int* volatile p = nullptr;
-  *p = 42;
-}
-int crash_on_96(int x) {
-  if (x == 96) crash_here();
-  return x + 1;
-}
-int hang_on_7(int x) {
-  if (x == 7) {
-    for (;;) ::pause();
-  }
-  return x;
-}
-
-int throw_on_odd(int x) {
-  if (x % 2 == 1) throw std::invalid_argument("odd input " + std::to_string(x));
-  return x;
-}
-void throwing_init() { throw std::runtime_error("no database"); }
-int alloc_mib(int mib) {
-  std::vector<char> v(static_cast<std::size_t>(mib) << 20, 1);
-  return v[v.size() / 2];
-}
-// Crashes on its first attempt only: the first to create `marker` crashes (a spawned worker
-// shares no memory with the test, so the attempt is counted in the file system).
-int crash_first_time(std::string marker) {
-  const int fd = ::open(marker.c_str(), O_CREAT | O_EXCL | O_WRONLY | O_CLOEXEC, 0600);
-  if (fd >= 0) {
-    ::close(fd);
-    crash_here();
-  }
-  return 7;
-}
-int always_crash(int) {
-  crash_here();
-  return 0;
-}
-
-// A fresh directory for marker files, removed with what is in it.
-class TempDir {
- public:
-  TempDir() {
-    std::string t = (std::getenv("TMPDIR") ? std::getenv("TMPDIR") : "/tmp");
-    t += "/mproc-pool-spawn-XXXXXX";
-    if (::mkdtemp(t.data()) == nullptr) throw std::runtime_error("mkdtemp failed");
-    path_ = t;
-  }
-  ~TempDir() {
-    for (const auto& f : files_) ::unlink(f.c_str());
-    ::rmdir(path_.c_str());
-  }
-  TempDir(const TempDir&) = delete;
-  TempDir& operator=(const TempDir&) = delete;
-  std::string file(const std::string& name) {
-    files_.push_back(path_ + "/" + name);
-    return files_.back();
-  }
-
- private:
-  std::string path_;
-  std::vector<std::string> files_;
-};
 
 // What the parent changes; a spawned worker (a fresh program) never sees it.
 int g_parent_marker = 0;
 int read_marker() { return g_parent_marker; }
-
-// Set by the initializer in each worker.
-int g_initialized_in = 0;
-void remember_pid() { g_initialized_in = static_cast<int>(::getpid()); }
-std::pair<int, int> pid_and_init(int) { return {static_cast<int>(::getpid()), g_initialized_in}; }
-
-TEST_P(PoolExec, MapOfTenThousandItems) {
-  Pool pool(spawned());
-  std::vector<int> in(10'000);
-  std::iota(in.begin(), in.end(), 0);
-  const auto out = pool.map(square, in);
-  ASSERT_EQ(out.size(), in.size());
-  for (int x : in) ASSERT_EQ(out[static_cast<std::size_t>(x)], x * x) << x;
-}
 
 TEST_P(PoolExec, ApplyRunsInAFreshProgram) {
   g_parent_marker = 42;  // a forked worker would see it
@@ -133,131 +45,6 @@ TEST_P(PoolExec, ApplyRunsInAFreshProgram) {
   EXPECT_EQ(pool.apply(add3, 1, 2, 3), 6);
   EXPECT_NE(pool.apply(my_pid, 0), static_cast<int>(::getpid()));
   g_parent_marker = 0;
-}
-
-TEST_P(PoolExec, EveryKindOfCall) {
-  Pool pool(spawned());
-  const std::vector<std::string> words{"a", "bb", "ccc"};
-  EXPECT_EQ(pool.map(shout, words), (std::vector<std::string>{"a!", "bb!", "ccc!"}));
-  EXPECT_EQ(pool.map([](int x) { return x - 1; }, std::vector<int>{1, 2, 3}),
-            (std::vector<int>{0, 1, 2}));
-  const std::vector<std::tuple<int, int, int>> triples{{1, 2, 3}, {4, 5, 6}};
-  EXPECT_EQ(pool.starmap(add3, triples), (std::vector<int>{6, 15}));
-  const auto tried = pool.try_map(shout, words);
-  ASSERT_EQ(tried.size(), 3u);
-  EXPECT_EQ(tried[2].value(), "ccc!");
-  std::vector<int> ordered;
-  for (int v : pool.imap(square, std::views::iota(0, 100))) ordered.push_back(v);
-  ASSERT_EQ(ordered.size(), 100u);
-  for (int i = 0; i < 100; ++i) EXPECT_EQ(ordered[static_cast<std::size_t>(i)], i * i);
-  std::multiset<int> unordered;
-  for (int v : pool.imap_unordered(square, std::vector<int>{1, 2, 3})) unordered.insert(v);
-  EXPECT_EQ(unordered, (std::multiset<int>{1, 4, 9}));
-  auto f = pool.apply_async(shout, std::string("x"));
-  auto m = pool.map_async(square, std::vector<int>{5, 6});
-  EXPECT_EQ(f.get(), "x!");
-  EXPECT_EQ(m.get(), (std::vector<int>{25, 36}));
-}
-
-TEST_P(PoolExec, MessagesLargerThanTheRingTravelInPieces) {
-  Pool pool(spawned(1));
-  std::string big(6u << 20, 'y');  // over a record: sent (and answered) as fragments
-  const std::string out = pool.apply(shout, big);
-  ASSERT_EQ(out.size(), big.size() + 1);
-  EXPECT_EQ(out.back(), '!');
-}
-
-TEST_P(PoolExec, ACrashingItemFailsAloneAndThePoolGoesOn) {
-  Pool pool(spawned());
-  std::vector<int> in(200);
-  std::iota(in.begin(), in.end(), 0);
-  const auto out = pool.try_map(crash_on_96, in);
-  ASSERT_EQ(out.size(), in.size());
-  for (int x : in) {
-    const auto& r = out[static_cast<std::size_t>(x)];
-    if (x == 96) {
-      ASSERT_FALSE(r.ok());
-      EXPECT_THROW(std::rethrow_exception(r.error()), mproc::WorkerCrashed);
-    } else {
-      ASSERT_TRUE(r.ok()) << x;
-      EXPECT_EQ(r.value(), x + 1);
-    }
-  }
-  EXPECT_EQ(pool.apply(square, 9), 81);
-  EXPECT_EQ(pool.worker_pids().size(), 2u);
-}
-
-TEST_P(PoolExec, ATaskExceptionIsARemoteError) {
-  Pool pool(spawned());
-  const auto out = pool.try_map(throw_on_odd, std::vector<int>{0, 1, 2});
-  EXPECT_EQ(out[0].value(), 0);
-  EXPECT_EQ(out[2].value(), 2);
-  ASSERT_FALSE(out[1].ok());
-  try {
-    std::rethrow_exception(out[1].error());
-  } catch (const mproc::RemoteError& e) {
-    EXPECT_NE(std::string(e.what()).find("odd input 1"), std::string::npos) << e.what();
-  }
-}
-
-TEST_P(PoolExec, RetriesRunACrashedItemOnAFreshWorker) {
-  TempDir dir;
-  Pool pool(PoolOptions{.processes = 2, .start_method = GetParam(), .retries = 2});
-  EXPECT_EQ(pool.apply(crash_first_time, dir.file("flaky")), 7);
-  EXPECT_THROW(pool.apply(always_crash, 0), mproc::WorkerCrashed);
-  EXPECT_EQ(pool.apply(square, 5), 25);
-}
-
-TEST_P(PoolExec, AThrowingInitializerFailsClearly) {
-  try {
-    Pool pool(PoolOptions{.processes = 2, .start_method = GetParam(),
-                          .initializer = throwing_init});
-    (void)pool.map(square, std::vector<int>{1, 2, 3});
-    FAIL() << "expected an error";
-  } catch (const mproc::Error& e) {
-    EXPECT_NE(std::string(e.what()).find("no database"), std::string::npos) << e.what();
-  }
-}
-
-TEST_P(PoolExec, MemoryLimitFailsTheItemAlone) {
-#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
-  GTEST_SKIP() << "RLIMIT_AS cannot bound a sanitized process; the plain build runs this test";
-#endif
-  Pool pool(PoolOptions{.processes = 1, .start_method = GetParam(),
-                        .memory_limit_bytes = 64u << 20});
-  const auto rs = pool.try_map(alloc_mib, std::vector<int>{1, 512, 1});
-  EXPECT_TRUE(rs[0].ok());
-  EXPECT_FALSE(rs[1].ok());
-  EXPECT_TRUE(rs[2].ok());
-}
-
-TEST_P(PoolExec, TaskTimeoutKillsAndReplacesTheWorker) {
-  Pool pool(PoolOptions{.processes = 1, .start_method = GetParam(),
-                        .task_timeout = std::chrono::milliseconds(300)});
-  const auto before = pool.worker_pids();
-  const auto out = pool.try_map(hang_on_7, std::vector<int>{5, 6, 7, 8}, 1);
-  ASSERT_EQ(out.size(), 4u);
-  EXPECT_EQ(out[0].value(), 5);
-  EXPECT_EQ(out[3].value(), 8);
-  ASSERT_FALSE(out[2].ok());
-  EXPECT_THROW(std::rethrow_exception(out[2].error()), mproc::TaskTimeout);
-  EXPECT_EQ(pool.apply(square, 3), 9);
-  EXPECT_NE(pool.worker_pids(), before);
-}
-
-TEST_P(PoolExec, MaxTasksPerChildRecyclesWorkers) {
-  Pool pool(PoolOptions{.processes = 1, .start_method = GetParam(),
-                        .max_tasks_per_child = 2});
-  const auto pids = pool.map(my_pid, std::vector<int>(8, 0), 1);
-  const std::set<int> distinct(pids.begin(), pids.end());
-  EXPECT_EQ(distinct.size(), 4u);  // two items per worker
-}
-
-TEST_P(PoolExec, AnInitializerFunctionRunsInEveryWorker) {
-  Pool pool(PoolOptions{.processes = 2, .start_method = GetParam(),
-                        .initializer = remember_pid, .max_tasks_per_child = 3});
-  const auto out = pool.map(pid_and_init, std::vector<int>(12, 0), 1);
-  for (const auto& [pid, init] : out) EXPECT_EQ(init, pid);  // replacements ran it too
 }
 
 TEST_P(PoolExec, WhatCannotCrossIsAnError) {
