@@ -20,3 +20,14 @@ mproc_target_defaults(mproc_mpi)
 set(MPROC_MPIRUN_ENV
   OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 OMPI_MCA_rmaps_base_oversubscribe=1
   OMPI_MCA_btl=self,vader OMPI_MCA_btl_vader_single_copy_mechanism=none)
+
+# Gives a test (run under mpirun, or an MPI program run directly) that environment. Under ASan,
+# leaks reached from Open MPI's libraries are suppressed (tests/mpi/lsan.supp): it leaves many
+# at MPI_Finalize. Their stacks need the slow unwinder (Open MPI has no frame pointers).
+function(mproc_mpi_test_env name)
+  set_tests_properties(${name} PROPERTIES ENVIRONMENT "${MPROC_MPIRUN_ENV}")
+  if(MPROC_SANITIZE MATCHES "address")
+    set_tests_properties(${name} PROPERTIES ENVIRONMENT_MODIFICATION
+      "ASAN_OPTIONS=string_append::fast_unwind_on_malloc=0;LSAN_OPTIONS=set:suppressions=${PROJECT_SOURCE_DIR}/tests/mpi/lsan.supp")
+  endif()
+endfunction()

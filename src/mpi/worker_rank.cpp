@@ -4,7 +4,8 @@
 #include <chrono>
 #include <condition_variable>
 #include <cstring>
-#include <map>
+#include <string>
+#include <unordered_map>
 #include <mutex>
 #include <thread>
 #include <utility>
@@ -44,6 +45,9 @@ class VectorSink final : public detail::ResultSink {
   }
   std::vector<std::byte> bytes;
 };
+
+// A call's binding as this process answered it, by the binding message's bytes.
+using Bindings = std::unordered_map<std::string, detail::RemoteBinding>;
 
 std::vector<std::byte> run_bound_item(BoundItem item) {
   VectorSink sink;
@@ -99,7 +103,7 @@ Arrival next_message() {
   }
 }
 
-ResultMessage run_chunk(Pool& local, std::map<std::vector<std::byte>, detail::RemoteBinding>& bindings,
+ResultMessage run_chunk(Pool& local, Bindings& bindings,
                         ChunkMessage chunk) {
   ResultMessage out;
   out.id = chunk.id;
@@ -109,12 +113,13 @@ ResultMessage run_chunk(Pool& local, std::map<std::vector<std::byte>, detail::Re
   out.ends.reserve(count);
   detail::RemoteBinding binding{};
   try {
-    auto it = bindings.find(chunk.binding);
+    std::string key(reinterpret_cast<const char*>(chunk.binding.data()), chunk.binding.size());
+    auto it = bindings.find(key);
     if (it == bindings.end()) {
       const std::vector<std::byte> answer = detail::run_remote_task(chunk.binding);
       if (answer.size() != sizeof binding) throw DecodeError("mproc::mpi: a malformed binding answer");
       std::memcpy(&binding, answer.data(), sizeof binding);
-      bindings.emplace(std::move(chunk.binding), binding);
+      bindings.emplace(std::move(key), binding);
     } else {
       binding = it->second;
     }
@@ -161,7 +166,7 @@ void run_worker_rank(const mpi::PoolOptions& options) {
   local_options.memory_limit_bytes = options.memory_limit_bytes;
   local_options.retries = options.retries;
   Pool local(std::move(local_options));
-  std::map<std::vector<std::byte>, detail::RemoteBinding> bindings;
+  Bindings bindings;
   for (;;) {
     const Arrival a = next_message();
     std::vector<std::byte> bytes = receive(a);

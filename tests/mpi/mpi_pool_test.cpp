@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <chrono>
 #include <csignal>
 #include <cstdint>
 #include <cstdlib>
@@ -22,6 +23,7 @@ namespace {
 
 mproc::mpi::Pool* g_pool = nullptr;
 unsigned g_per_rank = 1;
+int g_timeout_ms = 0;  // --task-timeout-ms=N (the pool's task_timeout)
 
 std::int64_t square(int x) { return std::int64_t{x} * x; }
 
@@ -69,6 +71,13 @@ Record summarise(Record r) {
 }
 
 void nothing(int) {}
+
+int hang_on_two(int x) {
+  if (x == 2) {
+    for (;;) ::pause();
+  }
+  return x;
+}
 
 mproc::mpi::Pool& pool() { return *g_pool; }
 
@@ -195,6 +204,27 @@ TEST(MpiPool, AnExceptionIsRemoteErrorWithTheRank) {
   }
 }
 
+TEST(MpiPool, AHangingItemIsTaskTimeoutWithItsIndex) {
+  if (g_timeout_ms == 0) GTEST_SKIP() << "run with --task-timeout-ms=N (tests/mpi/CMakeLists.txt)";
+  const auto results = pool().try_map(hang_on_two, iota_vec(6));
+  ASSERT_EQ(results.size(), 6u);
+  for (int i = 0; i < 6; ++i) {
+    const auto& r = results[static_cast<std::size_t>(i)];
+    if (i != 2) {
+      ASSERT_TRUE(r.ok()) << "item " << i;
+      EXPECT_EQ(r.value(), i);
+      continue;
+    }
+    ASSERT_FALSE(r.ok());
+    try {
+      std::rethrow_exception(r.error());
+    } catch (const mproc::TaskTimeout& e) {
+      EXPECT_EQ(e.index(), 2u);
+      EXPECT_EQ(e.timeout(), std::chrono::milliseconds(g_timeout_ms));
+    }
+  }
+}
+
 TEST(MpiPool, ApplyAndTheFuturesWork) {
   EXPECT_EQ(pool().apply(repeat, std::string("ab"), 2), "abab");
   auto f = pool().apply_async(square, 12);
@@ -275,9 +305,12 @@ int main(int argc, char** argv) {
   for (int i = 1; i < argc; ++i) {
     if (std::strncmp(argv[i], "--processes-per-rank=", 21) == 0) {
       g_per_rank = static_cast<unsigned>(std::atoi(argv[i] + 21));
+    } else if (std::strncmp(argv[i], "--task-timeout-ms=", 18) == 0) {
+      g_timeout_ms = std::atoi(argv[i] + 18);
     }
   }
   options.processes_per_rank = g_per_rank;
+  options.task_timeout = std::chrono::milliseconds(g_timeout_ms);
   mproc::mpi::Pool pool(argc, argv, options);  // ranks 1..N-1 serve here and exit
   g_pool = &pool;
   ::testing::InitGoogleTest(&argc, argv);
