@@ -2,11 +2,10 @@
 //   mpirun -np 4 ./collatz_mpi     (rank 0 drives; ranks 1..3 compute)
 // Every rank runs main; on ranks 1..3 the pool's constructor serves rank 0 and then exits, so
 // the lines after it run on rank 0 only.
-#include <mproc/mpi/pool.hpp>
-
 #include <algorithm>
 #include <cstdint>
 #include <cstdio>
+#include <mproc/mpi/pool.hpp>
 #include <numeric>
 #include <vector>
 

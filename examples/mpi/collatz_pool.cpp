@@ -1,10 +1,9 @@
 // One machine: the longest Collatz chain below a million, with a Pool of this machine's cores.
 // collatz_mpi.cpp is the same program on a cluster: only the pool's line differs.
-#include <mproc/pool.hpp>
-
 #include <algorithm>
 #include <cstdint>
 #include <cstdio>
+#include <mproc/pool.hpp>
 #include <numeric>
 #include <vector>
 

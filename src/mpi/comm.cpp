@@ -19,7 +19,8 @@ void check(int rc, const char* call) {
   char text[MPI_MAX_ERROR_STRING];
   int len = 0;
   if (MPI_Error_string(rc, text, &len) != MPI_SUCCESS) len = 0;
-  throw Error(std::string(call) + ": " + (len > 0 ? std::string(text, len) : "MPI error " + std::to_string(rc)));
+  throw Error(std::string(call) + ": " +
+              (len > 0 ? std::string(text, len) : "MPI error " + std::to_string(rc)));
 }
 
 int count_of(std::size_t n) {

@@ -49,8 +49,8 @@ std::exception_ptr rebuild(const Failure& f, std::size_t index, int rank) {
     case FailureKind::other:
       break;
   }
-  return std::make_exception_ptr(
-      Error("task #" + std::to_string(index) + " failed on rank " + std::to_string(rank) + ": " + f.what));
+  return std::make_exception_ptr(Error("task #" + std::to_string(index) + " failed on rank " +
+                                       std::to_string(rank) + ": " + f.what));
 }
 
 class Driver final : public detail::MpiCore {
@@ -67,7 +67,9 @@ class Driver final : public detail::MpiCore {
     join();
   }
 
-  unsigned worker_ranks() const noexcept override { return static_cast<unsigned>(env_->size() - 1); }
+  unsigned worker_ranks() const noexcept override {
+    return static_cast<unsigned>(env_->size() - 1);
+  }
   unsigned processes() const noexcept override { return worker_ranks() * per_rank_; }
 
   void submit(const std::shared_ptr<Batch>& batch, std::shared_ptr<const Segment> items, bool last,
@@ -274,7 +276,8 @@ class Driver final : public detail::MpiCore {
   // With the lock held: hands a result message's items to their batch.
   void deliver_locked(int rank, const ResultMessage& r) {
     auto f = inflight_.find(r.id);
-    if (f == inflight_.end()) throw Error("mproc::mpi: rank " + std::to_string(rank) + " answered an unknown chunk");
+    if (f == inflight_.end())
+      throw Error("mproc::mpi: rank " + std::to_string(rank) + " answered an unknown chunk");
     const InFlight chunk = f->second;
     inflight_.erase(f);
     --load_[static_cast<std::size_t>(chunk.rank)];
@@ -282,7 +285,8 @@ class Driver final : public detail::MpiCore {
     if (it == jobs_.end()) return;  // cancelled by terminate() meanwhile
     Job& job = it->second;
     if (!job.abandoned) {
-      if (r.ends.size() != chunk.count) throw DecodeError("mproc::mpi: a result message has the wrong item count");
+      if (r.ends.size() != chunk.count)
+        throw DecodeError("mproc::mpi: a result message has the wrong item count");
       std::size_t next_failure = 0;
       std::uint64_t begin = 0;
       for (std::size_t i = 0; i < chunk.count; ++i) {
@@ -293,11 +297,13 @@ class Driver final : public detail::MpiCore {
           ++next_failure;
           ++job.failed;
         } else if (end < begin || end > r.values.size()) {
-          job.batch->on_error(index, std::make_exception_ptr(DecodeError("mproc::mpi: a result message is malformed")));
+          job.batch->on_error(index, std::make_exception_ptr(
+                                         DecodeError("mproc::mpi: a result message is malformed")));
           ++job.failed;
         } else {
           try {
-            job.batch->on_value(index, std::span<const std::byte>(r.values).subspan(begin, end - begin));
+            job.batch->on_value(index,
+                                std::span<const std::byte>(r.values).subspan(begin, end - begin));
           } catch (...) {
             job.batch->on_error(index, std::current_exception());
             ++job.failed;
@@ -325,7 +331,8 @@ class Driver final : public detail::MpiCore {
         sends_.reap();
         while (auto a = probe()) {
           std::vector<std::byte> bytes = receive(*a);
-          if (a->tag != kTagResult) throw Error("mproc::mpi: rank 0 got a message with tag " + std::to_string(a->tag));
+          if (a->tag != kTagResult)
+            throw Error("mproc::mpi: rank 0 got a message with tag " + std::to_string(a->tag));
           ResultMessage r = decode<ResultMessage>(bytes);
           std::lock_guard lk(m_);
           deliver_locked(a->source, r);

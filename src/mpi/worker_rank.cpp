@@ -4,10 +4,10 @@
 #include <chrono>
 #include <condition_variable>
 #include <cstring>
-#include <string>
-#include <unordered_map>
 #include <mutex>
+#include <string>
 #include <thread>
+#include <unordered_map>
 #include <utility>
 #include <vector>
 
@@ -51,7 +51,8 @@ using Bindings = std::unordered_map<std::string, detail::RemoteBinding>;
 
 std::vector<std::byte> run_bound_item(BoundItem item) {
   VectorSink sink;
-  const auto invoker = reinterpret_cast<detail::ItemInvoker>(static_cast<std::uintptr_t>(item.invoker));
+  const auto invoker =
+      reinterpret_cast<detail::ItemInvoker>(static_cast<std::uintptr_t>(item.invoker));
   invoker(static_cast<std::uintptr_t>(item.fn), item.arg, sink);
   return std::move(sink.bytes);
 }
@@ -103,13 +104,12 @@ Arrival next_message() {
   }
 }
 
-ResultMessage run_chunk(Pool& local, Bindings& bindings,
-                        ChunkMessage chunk) {
+ResultMessage run_chunk(Pool& local, Bindings& bindings, ChunkMessage chunk) {
   ResultMessage out;
   out.id = chunk.id;
-  const std::size_t count =
-      chunk.stride != 0 ? chunk.bytes.size() / chunk.stride
-                        : (chunk.offsets.empty() ? 0 : chunk.offsets.size() - 1);
+  const std::size_t count = chunk.stride != 0
+                                ? chunk.bytes.size() / chunk.stride
+                                : (chunk.offsets.empty() ? 0 : chunk.offsets.size() - 1);
   out.ends.reserve(count);
   detail::RemoteBinding binding{};
   try {
@@ -117,7 +117,8 @@ ResultMessage run_chunk(Pool& local, Bindings& bindings,
     auto it = bindings.find(key);
     if (it == bindings.end()) {
       const std::vector<std::byte> answer = detail::run_remote_task(chunk.binding);
-      if (answer.size() != sizeof binding) throw DecodeError("mproc::mpi: a malformed binding answer");
+      if (answer.size() != sizeof binding)
+        throw DecodeError("mproc::mpi: a malformed binding answer");
       std::memcpy(&binding, answer.data(), sizeof binding);
       bindings.emplace(std::move(key), binding);
     } else {
@@ -137,9 +138,10 @@ ResultMessage run_chunk(Pool& local, Bindings& bindings,
     const std::size_t b = chunk.stride != 0 ? i * chunk.stride : chunk.offsets[i];
     const std::size_t e = chunk.stride != 0 ? b + chunk.stride : chunk.offsets[i + 1];
     if (b > e || e > chunk.bytes.size()) throw DecodeError("mproc::mpi: a malformed chunk");
-    items[i] = BoundItem{binding.invoker, binding.fn,
-                         std::vector<std::byte>(chunk.bytes.begin() + static_cast<std::ptrdiff_t>(b),
-                                                chunk.bytes.begin() + static_cast<std::ptrdiff_t>(e))};
+    items[i] =
+        BoundItem{binding.invoker, binding.fn,
+                  std::vector<std::byte>(chunk.bytes.begin() + static_cast<std::ptrdiff_t>(b),
+                                         chunk.bytes.begin() + static_cast<std::ptrdiff_t>(e))};
   }
   auto results = local.try_map(&run_bound_item, items);
   for (std::size_t i = 0; i < results.size(); ++i) {
@@ -171,7 +173,8 @@ void run_worker_rank(const mpi::PoolOptions& options) {
     const Arrival a = next_message();
     std::vector<std::byte> bytes = receive(a);
     if (a.tag == kTagStop) break;
-    if (a.tag != kTagChunk) throw Error("mproc::mpi: a worker rank got a message with tag " + std::to_string(a.tag));
+    if (a.tag != kTagChunk)
+      throw Error("mproc::mpi: a worker rank got a message with tag " + std::to_string(a.tag));
     ResultMessage r = run_chunk(local, bindings, decode<ChunkMessage>(bytes));
     send(0, kTagResult, encode(r));
   }

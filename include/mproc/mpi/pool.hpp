@@ -57,14 +57,17 @@ class Future {
     wait();
     return batch_->take();
   }
-  void wait() const { core_->wait(*batch_, [this] { return finished(); }, std::nullopt); }
+  void wait() const {
+    core_->wait(
+        *batch_, [this] { return finished(); }, std::nullopt);
+  }
   // True when the result is ready.
   template <class Rep, class Period>
   [[nodiscard]] bool wait_for(std::chrono::duration<Rep, Period> timeout) const {
-    const auto deadline =
-        std::chrono::steady_clock::now() +
-        std::chrono::duration_cast<std::chrono::steady_clock::duration>(timeout);
-    return core_->wait(*batch_, [this] { return finished(); }, deadline);
+    const auto deadline = std::chrono::steady_clock::now() +
+                          std::chrono::duration_cast<std::chrono::steady_clock::duration>(timeout);
+    return core_->wait(
+        *batch_, [this] { return finished(); }, deadline);
   }
   [[nodiscard]] bool ready() const { return core_->progress(*batch_).finished; }
   // Cancels the call if no rank has been sent any of it; get() then throws Cancelled.
@@ -109,7 +112,9 @@ class ImapRange {
 
   ImapRange(std::shared_ptr<detail::MpiCore> core, std::shared_ptr<detail::StreamBatch<R>> batch,
             V input, std::size_t window)
-      : core_(std::move(core)), batch_(std::move(batch)), input_(std::move(input)),
+      : core_(std::move(core)),
+        batch_(std::move(batch)),
+        input_(std::move(input)),
         window_(window) {}
   ImapRange(ImapRange&&) noexcept = default;  // (begin() must not have been called)
   ImapRange& operator=(ImapRange&&) = delete;
@@ -149,7 +154,8 @@ class ImapRange {
     feed();
     if (taken_ == sent_ && input_done_) return;  // the input was empty
     if (ready_.empty()) {
-      core_->wait(*batch_, [&] { return batch_->take_ready(ready_) != 0; }, std::nullopt);
+      core_->wait(
+          *batch_, [&] { return batch_->take_ready(ready_) != 0; }, std::nullopt);
     }
     std::optional<Result<R>> next(std::move(ready_.front()));
     ready_.pop_front();
@@ -233,13 +239,13 @@ class Pool {
 
   // Lazy, ordered: the results of f over inputs as they are consumed.
   template <class F, std::ranges::viewable_range In>
-    requires std::ranges::input_range<In>
+  requires std::ranges::input_range<In>
   auto imap(F&& f, In&& inputs, std::size_t chunksize = 0) {
     return make_imap(f, std::forward<In>(inputs), chunksize, true);
   }
   // Lazy, in completion order.
   template <class F, std::ranges::viewable_range In>
-    requires std::ranges::input_range<In>
+  requires std::ranges::input_range<In>
   auto imap_unordered(F&& f, In&& inputs, std::size_t chunksize = 0) {
     return make_imap(f, std::forward<In>(inputs), chunksize, false);
   }
@@ -317,7 +323,8 @@ class Pool {
   }
 
   void wait_finished(detail::Batch& batch, std::size_t) {
-    core_->wait(batch, [&] { return core_->progress_locked(batch).finished; }, std::nullopt);
+    core_->wait(
+        batch, [&] { return core_->progress_locked(batch).finished; }, std::nullopt);
   }
 
   template <class F, class In>
@@ -329,9 +336,8 @@ class Pool {
     using R = detail::task_result_t<Fn, T&&>;
     static_assert(!std::is_void_v<R>, "mproc::mpi::Pool::imap: the task must return a value");
     detail::check_result_type<R>();
-    auto batch = std::make_shared<detail::StreamBatch<R>>(&detail::invoke_one<Fn, T>,
-                                                          detail::fn_word<Fn>(f), chunksize,
-                                                          ordered);
+    auto batch = std::make_shared<detail::StreamBatch<R>>(
+        &detail::invoke_one<Fn, T>, detail::fn_word<Fn>(f), chunksize, ordered);
     detail::prepare_one<Fn, T>(*batch);
     // In flight: a few chunks per worker process, at least 1024 items.
     const std::size_t per = std::max<std::size_t>(chunksize, 64);
