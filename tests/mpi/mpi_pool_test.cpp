@@ -120,7 +120,7 @@ TEST(MpiPool, MapsStringsAndUserTypes) {
   EXPECT_EQ(norms, (std::vector<double>{25, 1}));
 }
 
-TEST(MpiPool, MapsWithACaptrelessLambdaAndAnExplicitChunksize) {
+TEST(MpiPool, MapsWithACapturelessLambdaAndAnExplicitChunksize) {
   const auto out = pool().map([](int x) { return x * 3; }, iota_vec(500), 7);
   ASSERT_EQ(out.size(), 500u);
   for (int i = 0; i < 500; ++i) ASSERT_EQ(out[static_cast<std::size_t>(i)], 3 * i);
