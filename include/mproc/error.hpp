@@ -55,19 +55,24 @@ class EOFError : public Error {
 };
 
 // A task threw in a worker. index() is the input's position for map-like calls, 0 for apply.
+// rank() is the MPI rank whose worker ran it (mpi/pool.hpp), empty for a local pool.
 class RemoteError : public Error {
  public:
   RemoteError(std::string type_name, std::string remote_what, int pid, std::size_t index);
+  RemoteError(std::string type_name, std::string remote_what, int pid, std::size_t index,
+              int rank);
   [[nodiscard]] const std::string& type_name() const noexcept { return type_name_; }
   [[nodiscard]] const std::string& remote_what() const noexcept { return remote_what_; }
   [[nodiscard]] int pid() const noexcept { return pid_; }
   [[nodiscard]] std::size_t index() const noexcept { return index_; }
+  [[nodiscard]] std::optional<int> rank() const noexcept { return rank_; }
 
  private:
   std::string type_name_;
   std::string remote_what_;
   int pid_;
   std::size_t index_;
+  std::optional<int> rank_{};
 };
 
 // The worker died while running a task: a signal, an exit (even exit code 0), an OOM kill.

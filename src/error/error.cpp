@@ -51,6 +51,16 @@ RemoteError::RemoteError(std::string type_name, std::string remote_what, int pid
       pid_(pid),
       index_(index) {}
 
+RemoteError::RemoteError(std::string type_name, std::string remote_what, int pid, std::size_t index,
+                         int rank)
+    : Error("task #" + std::to_string(index) + " raised " + type_name + " in worker " +
+            std::to_string(pid) + " on rank " + std::to_string(rank) + ": " + remote_what),
+      type_name_(std::move(type_name)),
+      remote_what_(std::move(remote_what)),
+      pid_(pid),
+      index_(index),
+      rank_(rank) {}
+
 WorkerCrashed::WorkerCrashed(Info info) : Error(crashed_what(info)), info_(std::move(info)) {}
 
 TaskTimeout::TaskTimeout(std::chrono::milliseconds timeout, int pid, std::size_t index)

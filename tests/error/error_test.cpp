@@ -48,6 +48,17 @@ TEST(Error, RemoteErrorCarriesItsFieldsAndQuotesTheRemoteWhat) {
   EXPECT_NE(what.find("#7"), std::string::npos) << what;
 }
 
+TEST(Error, RemoteErrorNamesItsMpiRankWhenItHasOne) {
+  EXPECT_FALSE(mproc::RemoteError("E", "x", 1, 0).rank().has_value());
+  mproc::RemoteError e("std::invalid_argument", "bad pixel", 4242, 7, 3);
+  EXPECT_EQ(e.rank(), 3);
+  EXPECT_EQ(e.index(), 7u);
+  EXPECT_EQ(e.pid(), 4242);
+  const std::string what = e.what();
+  EXPECT_NE(what.find("on rank 3"), std::string::npos) << what;
+  EXPECT_NE(what.find("bad pixel"), std::string::npos) << what;
+}
+
 TEST(Error, WorkerCrashedNamesTheSignal) {
   mproc::WorkerCrashed e({.signal = SIGSEGV, .pid = 99, .index = 3});
   EXPECT_EQ(e.signal(), SIGSEGV);

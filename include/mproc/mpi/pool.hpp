@@ -1,0 +1,353 @@
+// mproc/mpi/pool.hpp — mproc::Pool's interface over Open MPI: code written for a Pool moves to a
+// cluster by changing the type (API.md "Beyond one machine", DESIGN.md 7).
+//
+//   int main(int argc, char** argv) {
+//     mproc::mpi::Pool pool(argc, argv);          // mpirun -np N ./app
+//     std::vector<int> out = pool.map(square, inputs);
+//   }
+//
+// Under `mpirun -np N`, every rank runs main. Rank 0 returns from the constructor and drives;
+// on ranks 1..N-1 the constructor runs the worker loop and then ends the process (std::exit(0))
+// when rank 0's pool is destroyed, so they never run main's driver code. Without mpirun the
+// program is rank 0 of one: the pool has no workers and the constructor throws Error.
+//
+// map, starmap, try_map, imap, imap_unordered, apply, apply_async, map_async behave as in
+// mproc::Pool, with the same codec, task functions (a function pointer or a captureless lambda:
+// named across ranks as {module, offset}, remote_call.hpp, since every rank runs the same
+// executable) and error types. A task that throws gives RemoteError, whose rank() names the rank.
+// Each worker rank runs its tasks in a local mproc::Pool (fork start method, options.
+// processes_per_rank processes), so a task that segfaults or exits gives WorkerCrashed for that
+// item and the job carries on; task_timeout gives TaskTimeout the same way.
+//
+// What MPI decides: a worker rank that dies itself (killed, or a bug in mproc) makes mpirun
+// abort the whole job, rank 0 included; nothing here can report it as an item's error.
+// One mpi::Pool per program (MPI cannot be initialised twice). Threads: the pool may be used
+// from any threads of rank 0, as mproc::Pool; all MPI calls happen on one internal thread.
+// Fork: rank 0 may also run mproc::Pools; the mpi::Pool itself does not survive a fork.
+#pragma once
+
+#include <algorithm>
+#include <chrono>
+#include <cstddef>
+#include <deque>
+#include <exception>
+#include <functional>
+#include <iterator>
+#include <memory>
+#include <optional>
+#include <ranges>
+#include <tuple>
+#include <type_traits>
+#include <utility>
+#include <vector>
+
+#include "mproc/detail/mpi_core.hpp"
+#include "mproc/detail/pool_batch.hpp"
+#include "mproc/error.hpp"
+
+namespace mproc::mpi {
+
+template <class R>
+class Future {
+ public:
+  Future() = default;
+  // Waits for the value and returns it, or rethrows the task's error. The value can be taken
+  // once.
+  R get() {
+    wait();
+    return batch_->take();
+  }
+  void wait() const {
+    core_->wait(
+        *batch_, [this] { return finished(); }, std::nullopt);
+  }
+  // True when the result is ready.
+  template <class Rep, class Period>
+  [[nodiscard]] bool wait_for(std::chrono::duration<Rep, Period> timeout) const {
+    const auto deadline = std::chrono::steady_clock::now() +
+                          std::chrono::duration_cast<std::chrono::steady_clock::duration>(timeout);
+    return core_->wait(
+        *batch_, [this] { return finished(); }, deadline);
+  }
+  [[nodiscard]] bool ready() const { return core_->progress(*batch_).finished; }
+  // Cancels the call if no rank has been sent any of it; get() then throws Cancelled.
+  bool cancel() { return core_->cancel(*batch_); }
+  [[nodiscard]] bool valid() const noexcept { return batch_ != nullptr; }
+
+ private:
+  friend class Pool;
+  Future(std::shared_ptr<detail::MpiCore> core, std::shared_ptr<detail::FutureBatch<R>> batch)
+      : core_(std::move(core)), batch_(std::move(batch)) {}
+  [[nodiscard]] bool finished() const { return core_->progress_locked(*batch_).finished; }
+
+  std::shared_ptr<detail::MpiCore> core_;
+  std::shared_ptr<detail::FutureBatch<R>> batch_;
+};
+
+// The lazy result range of imap / imap_unordered (as mproc::ImapRange): input is read and sent
+// a bounded window ahead of the consumer; a failed item rethrows its error from begin()/++.
+template <class R, class V>
+class ImapRange {
+ public:
+  class iterator {
+   public:
+    using value_type = R;
+    using difference_type = std::ptrdiff_t;
+    iterator() = default;
+    R& operator*() const { return *range_->current_; }
+    R* operator->() const { return &*range_->current_; }
+    iterator& operator++() {
+      range_->advance();
+      return *this;
+    }
+    void operator++(int) { ++*this; }
+    friend bool operator==(const iterator& it, std::default_sentinel_t) { return it.at_end(); }
+
+   private:
+    friend class ImapRange;
+    explicit iterator(ImapRange* r) : range_(r) {}
+    [[nodiscard]] bool at_end() const { return !range_->current_; }
+    ImapRange* range_ = nullptr;
+  };
+
+  ImapRange(std::shared_ptr<detail::MpiCore> core, std::shared_ptr<detail::StreamBatch<R>> batch,
+            V input, std::size_t window)
+      : core_(std::move(core)),
+        batch_(std::move(batch)),
+        input_(std::move(input)),
+        window_(window) {}
+  ImapRange(ImapRange&&) noexcept = default;  // (begin() must not have been called)
+  ImapRange& operator=(ImapRange&&) = delete;
+  ImapRange(const ImapRange&) = delete;
+  ImapRange& operator=(const ImapRange&) = delete;
+  ~ImapRange() {
+    if (batch_) core_->abandon(*batch_);
+  }
+
+  iterator begin() {
+    if (!started_) {
+      started_ = true;
+      it_ = std::ranges::begin(input_);
+      advance();
+    }
+    return iterator(this);
+  }
+  std::default_sentinel_t end() const noexcept { return {}; }
+
+ private:
+  void feed() {
+    if (started_feeding_ && sent_ - taken_ > window_ / 2) return;
+    started_feeding_ = true;
+    auto seg = std::make_shared<detail::Segment>();
+    seg->first_index = sent_;
+    while (sent_ + seg->size() - taken_ < window_ && it_ != std::ranges::end(input_)) {
+      detail::append_item<std::ranges::range_value_t<V>>(*seg, *it_);
+      ++it_;
+    }
+    input_done_ = it_ == std::ranges::end(input_);
+    sent_ += seg->size();
+    core_->submit(batch_, std::move(seg), input_done_, 0);
+  }
+  void advance() {
+    current_.reset();
+    if (taken_ == sent_ && input_done_) return;
+    feed();
+    if (taken_ == sent_ && input_done_) return;  // the input was empty
+    if (ready_.empty()) {
+      core_->wait(
+          *batch_, [&] { return batch_->take_ready(ready_) != 0; }, std::nullopt);
+    }
+    std::optional<Result<R>> next(std::move(ready_.front()));
+    ready_.pop_front();
+    ++taken_;
+    if (!next->ok()) std::rethrow_exception(next->error());
+    current_.emplace(std::move(*next).value());
+  }
+
+  std::shared_ptr<detail::MpiCore> core_;
+  std::shared_ptr<detail::StreamBatch<R>> batch_;
+  V input_;
+  std::ranges::iterator_t<V> it_{};
+  std::size_t window_;
+  std::deque<Result<R>> ready_{};
+  std::size_t sent_ = 0;
+  std::size_t taken_ = 0;
+  bool started_ = false;
+  bool started_feeding_ = false;
+  bool input_done_ = false;
+  std::optional<R> current_{};
+};
+
+class Pool {
+ public:
+  // MPI_Init. Rank 0: returns, the pool ready. Other ranks: runs the worker loop, then exits the
+  // process. Throws Error when the job has no worker rank (run under `mpirun -np 2` or more).
+  Pool(int& argc, char**& argv, PoolOptions options = {})
+      : core_(detail::start_mpi_pool(argc, argv, options)) {}
+  // close() + join(); while an exception unwinds past the pool, terminate() instead.
+  ~Pool() {
+    if (!core_) return;
+    if (std::uncaught_exceptions() > uncaught_at_start_) {
+      core_->terminate();
+    } else {
+      core_->close();
+    }
+    core_->join();
+  }
+  Pool(Pool&&) noexcept = default;
+  Pool& operator=(Pool&&) = delete;
+  Pool(const Pool&) = delete;
+  Pool& operator=(const Pool&) = delete;
+
+  // f(x) for every x of inputs, in input order. Rethrows the error of the lowest failed index
+  // once every item finished. chunksize: items per MPI message; 0: adaptive.
+  template <class F, std::ranges::input_range In>
+  auto map(F&& f, In&& inputs, std::size_t chunksize = 0) {
+    return map_async(std::forward<F>(f), std::forward<In>(inputs), chunksize).get();
+  }
+
+  template <class F, std::ranges::input_range In>
+  auto starmap(F&& f, In&& inputs, std::size_t chunksize = 0) {
+    using Tuple = std::ranges::range_value_t<In>;
+    using Fn = std::decay_t<F>;
+    static_assert(detail::check_task_function<Fn>());
+    using R = std::remove_cvref_t<decltype(std::apply(std::declval<Fn&>(), std::declval<Tuple>()))>;
+    detail::check_result_type<R>();
+    auto batch = std::make_shared<detail::CollectBatch<R>>(
+        &detail::invoke_apply<Fn, Tuple>, detail::fn_word<Fn>(f), chunksize, size_hint(inputs));
+    detail::prepare_apply<Fn, Tuple>(*batch);
+    const std::size_t n = submit_all(batch, inputs);
+    wait_finished(*batch, n);
+    return batch->take();
+  }
+
+  // Every item's Result (value or error); never throws for an item's failure.
+  template <class F, std::ranges::input_range In>
+  auto try_map(F&& f, In&& inputs, std::size_t chunksize = 0) {
+    using T = std::ranges::range_value_t<In>;
+    using Fn = std::decay_t<F>;
+    static_assert(detail::check_task_function<Fn>());
+    using R = detail::task_result_t<Fn, T&&>;
+    detail::check_result_type<R>();
+    auto batch = std::make_shared<detail::TryBatch<R>>(
+        &detail::invoke_one<Fn, T>, detail::fn_word<Fn>(f), chunksize, size_hint(inputs));
+    detail::prepare_one<Fn, T>(*batch);
+    const std::size_t n = submit_all(batch, inputs);
+    wait_finished(*batch, n);
+    return batch->take(n);
+  }
+
+  // Lazy, ordered: the results of f over inputs as they are consumed.
+  template <class F, std::ranges::viewable_range In>
+  requires std::ranges::input_range<In>
+  auto imap(F&& f, In&& inputs, std::size_t chunksize = 0) {
+    return make_imap(f, std::forward<In>(inputs), chunksize, true);
+  }
+  // Lazy, in completion order.
+  template <class F, std::ranges::viewable_range In>
+  requires std::ranges::input_range<In>
+  auto imap_unordered(F&& f, In&& inputs, std::size_t chunksize = 0) {
+    return make_imap(f, std::forward<In>(inputs), chunksize, false);
+  }
+
+  // f(args...) on a worker rank; waits for the result.
+  template <class F, class... Args>
+  auto apply(F&& f, Args&&... args) {
+    return apply_async(std::forward<F>(f), std::forward<Args>(args)...).get();
+  }
+
+  template <class F, class... Args>
+  auto apply_async(F&& f, Args&&... args) {
+    using Fn = std::decay_t<F>;
+    static_assert(detail::check_task_function<Fn>());
+    using Tuple = std::tuple<std::decay_t<Args>...>;
+    using R = detail::task_result_t<Fn, std::decay_t<Args>&&...>;
+    detail::check_result_type<R>();
+    auto batch = std::make_shared<detail::ApplyBatch<R>>(&detail::invoke_apply<Fn, Tuple>,
+                                                         detail::fn_word<Fn>(f), 1);
+    detail::prepare_apply<Fn, Tuple>(*batch);
+    auto seg = std::make_shared<detail::Segment>();
+    detail::append_item<Tuple>(*seg, Tuple(std::forward<Args>(args)...));
+    core_->submit(batch, std::move(seg), true, 1);
+    return Future<R>(core_, std::move(batch));
+  }
+
+  // map, without waiting: Future<std::vector<R>> (Future<void> for a void task).
+  template <class F, std::ranges::input_range In>
+  auto map_async(F&& f, In&& inputs, std::size_t chunksize = 0) {
+    using T = std::ranges::range_value_t<In>;
+    using Fn = std::decay_t<F>;
+    static_assert(detail::check_task_function<Fn>());
+    using R = detail::task_result_t<Fn, T&&>;
+    detail::check_result_type<R>();
+    auto batch = std::make_shared<detail::CollectBatch<R>>(
+        &detail::invoke_one<Fn, T>, detail::fn_word<Fn>(f), chunksize, size_hint(inputs));
+    detail::prepare_one<Fn, T>(*batch);
+    submit_all(batch, inputs);
+    using Out = decltype(batch->take());
+    return Future<Out>(core_, std::shared_ptr<detail::FutureBatch<Out>>(batch));
+  }
+
+  // No more work may be submitted.
+  void close() { core_->close(); }
+  // After close() or terminate(): waits for the submitted work, then stops the worker ranks.
+  void join() { core_->join(); }
+  // Drops the work no rank has started (Cancelled), then stops the worker ranks.
+  void terminate() { core_->terminate(); }
+
+  // Worker ranks (mpirun's -np minus one).
+  [[nodiscard]] unsigned ranks() const noexcept { return core_->worker_ranks(); }
+  // Processes running tasks: ranks() * processes_per_rank.
+  [[nodiscard]] unsigned processes() const noexcept { return core_->processes(); }
+
+ private:
+  template <class In>
+  static std::size_t size_hint(In& inputs) {
+    if constexpr (std::ranges::sized_range<In>) {
+      return static_cast<std::size_t>(std::ranges::size(inputs));
+    } else {
+      return 0;
+    }
+  }
+
+  // Encodes every input (one segment: the driver cuts it into chunks) and submits it; returns
+  // the item count. An input that cannot be encoded fails the call before anything is sent.
+  template <class In>
+  std::size_t submit_all(const std::shared_ptr<detail::Batch>& batch, In& inputs) {
+    using T = std::ranges::range_value_t<In>;
+    auto seg = std::make_shared<detail::Segment>();
+    for (auto&& x : inputs) detail::append_item<T>(*seg, x);
+    const std::size_t n = seg->size();
+    core_->submit(batch, std::move(seg), true, n);
+    return n;
+  }
+
+  void wait_finished(detail::Batch& batch, std::size_t) {
+    core_->wait(
+        batch, [&] { return core_->progress_locked(batch).finished; }, std::nullopt);
+  }
+
+  template <class F, class In>
+  auto make_imap(const F& f, In&& inputs, std::size_t chunksize, bool ordered) {
+    using V = std::views::all_t<In>;
+    using T = std::ranges::range_value_t<V>;
+    using Fn = std::decay_t<F>;
+    static_assert(detail::check_task_function<Fn>());
+    using R = detail::task_result_t<Fn, T&&>;
+    static_assert(!std::is_void_v<R>, "mproc::mpi::Pool::imap: the task must return a value");
+    detail::check_result_type<R>();
+    auto batch = std::make_shared<detail::StreamBatch<R>>(
+        &detail::invoke_one<Fn, T>, detail::fn_word<Fn>(f), chunksize, ordered);
+    detail::prepare_one<Fn, T>(*batch);
+    // In flight: a few chunks per worker process, at least 1024 items.
+    const std::size_t per = std::max<std::size_t>(chunksize, 64);
+    const std::size_t window = std::max<std::size_t>(1024, std::size_t{processes()} * 4 * per);
+    return ImapRange<R, V>(core_, std::move(batch), std::views::all(std::forward<In>(inputs)),
+                           window);
+  }
+
+  std::shared_ptr<detail::MpiCore> core_;
+  int uncaught_at_start_ = std::uncaught_exceptions();
+};
+
+}  // namespace mproc::mpi
