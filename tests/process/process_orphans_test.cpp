@@ -16,10 +16,13 @@ extern "C" {
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <cerrno>
+#include <chrono>
 #include <cstdio>
 #include <cstdlib>
 #include <fstream>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "mproc/process.hpp"
@@ -42,6 +45,7 @@ using mproc::test::ChildGuard;
 using mproc::test::read_byte;
 using mproc::test::readable_within;
 using mproc::test::TestPipe;
+using namespace std::chrono_literals;
 
 [[noreturn]] void pause_forever() {
   for (;;) ::pause();
@@ -68,10 +72,15 @@ struct Ending {
   int status = -1;
 };
 Ending wait_for_orphan(int pidfd) {
+  const auto deadline = std::chrono::steady_clock::now() + 10s;
   if (!readable_within(pidfd, 10'000)) return {};
   siginfo_t info{};
-  if (::waitid(static_cast<idtype_t>(P_PIDFD), static_cast<id_t>(pidfd), &info, WEXITED) != 0) {
-    return {};
+  // ECHILD: it has ended but is not ours yet. Its parent may still be exiting: a parent with
+  // several threads (ThreadSanitizer's runtime runs one) hands its children to another of its
+  // threads first, and to us (the subreaper) only when its last thread is gone.
+  while (::waitid(static_cast<idtype_t>(P_PIDFD), static_cast<id_t>(pidfd), &info, WEXITED) != 0) {
+    if (errno != ECHILD || std::chrono::steady_clock::now() > deadline) return {};
+    std::this_thread::sleep_for(1ms);  // polling a condition, not guessing a delay
   }
   return {info.si_code, info.si_status};
 }
@@ -90,9 +99,9 @@ int parent_of(int pid) {
 // What the app does. It reports its children's pids on `info` (then, under forkserver, its
 // server's), and ends as the scenario says.
 enum class Scenario : int {
-  daemon_then_exit = 1,        // a daemon child; _exit(0) on "go", nothing destroys the Process
+  daemon_then_exit = 1,          // a daemon child; _exit(0) on "go", nothing destroys the Process
   worker_and_daemon_then_abort,  // a worker and a daemon; abort() on "go"
-  killed_right_after_start,    // a worker; SIGKILL to itself as soon as start() returned
+  killed_right_after_start,      // a worker; SIGKILL to itself as soon as start() returned
 };
 
 [[noreturn]] void run_app(Scenario s, StartMethod m, int info, int go) {

@@ -522,8 +522,7 @@ struct MoveOnlyNumber {
 TEST_P(ProcessByMethod, MoveOnlyArgumentsReachTheChild) {
   mproc::Value<int> got(0);
   Process p(
-      opts(), [](mproc::Value<int> v, MoveOnlyNumber x) { v.store(x.n); }, got,
-      MoveOnlyNumber(42));
+      opts(), [](mproc::Value<int> v, MoveOnlyNumber x) { v.store(x.n); }, got, MoveOnlyNumber(42));
   p.start();
   p.join();
   EXPECT_EQ(p.exitcode(), 0);
@@ -737,7 +736,8 @@ TEST_P(ProcessByMethod, ADestructorWaitingForItsChildDoesNotHoldUpOtherProcesses
   // Blocked in ~Process: in the wait for the child, whichever call that takes.
   EXPECT_TRUE(wait_until_blocked_in(tid.get_future().get(),
                                     {SYS_waitid, SYS_ppoll, SYS_poll, SYS_recvmsg, SYS_read}));
-  Process setter(opts(), [](mproc::Event go) { go.set(); }, go);
+  Process setter(
+      opts(), [](mproc::Event go) { go.set(); }, go);
   setter.start();
   setter.join();
   destroyer.join();
