@@ -32,9 +32,10 @@
 // pointer, a captureless lambda or empty callable, a trivially copyable or serializable closure)
 // and every argument transferable and not a pointer, or a handle (Queue, Pipe end, Lock, Event,
 // Value, Array, SharedMemory: the child gets the same object, its fds passed with SCM_RIGHTS) —
-// else start() throws mproc::Error. Forking a parent whose other threads hold locks at
-// that moment (allocators other than glibc's, logging, OpenMP/BLAS pools, ...) can deadlock the
-// child, as in Python.
+// else start() throws mproc::Error. Under every method the child starts with the signal mask of
+// the thread that called start() and its signal handlers reset to SIG_DFL. Forking a parent whose
+// other threads hold locks at that moment (allocators other than glibc's, logging, OpenMP/BLAS
+// pools, ...) can deadlock the child, as in Python.
 #pragma once
 
 #include <chrono>

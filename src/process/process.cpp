@@ -3,6 +3,7 @@
 
 #include <atomic>
 #include <csignal>
+#include <cstdint>
 #include <cstdlib>
 #include <exception>
 #include <iostream>
@@ -101,14 +102,17 @@ int child_main(void* context) noexcept {
   return 0;
 }
 
-// What a spawned child needs besides the call: its name and its children's name prefix.
+// What a spawned child needs besides the call: its name, its children's name prefix, and the
+// starting thread's signal mask (a fork child keeps it; a forkserver child would have the
+// server's).
 struct ProcessStart {
   std::string name;
   std::string prefix;
   std::vector<std::byte> call;
+  std::uint64_t blocked_signals = 0;
   template <class Ar>
   void serialize(Ar& ar) {
-    ar(name, prefix, call);
+    ar(name, prefix, call, blocked_signals);
   }
 };
 
@@ -134,8 +138,12 @@ std::optional<int> reap(ProcessState& s, bool block) {
 }
 
 // Reaps the child if it has exited. Requires s.mu held and s.started.
+// The pidfd decides: once it is readable the child has ended, even if the forkserver has not
+// reported its status yet (then it is imminent, and worth the wait).
 void poll_exit(ProcessState& s) {
-  if (!s.exitcode) s.exitcode = reap(s, false);
+  if (!s.exitcode && sys::wait_readable(s.pidfd.get(), std::chrono::nanoseconds::zero())) {
+    s.exitcode = reap(s, true);
+  }
 }
 
 // Waits (without holding the lock) for the pidfd, then reaps. True once reaped.
@@ -181,6 +189,12 @@ void finish(ProcessState& s) noexcept {
       }
     }
   }
+  // Wait on the pidfd first: a forkserver reap waits under the lock every start and reap of the
+  // program shares, so it must begin only once the child has ended.
+  try {
+    (void)sys::wait_readable(fd, std::nullopt);
+  } catch (...) {
+  }
   s.exitcode = launch::reap_child_noexcept(s.pid.load(std::memory_order_relaxed), fd,
                                            s.method == StartMethod::forkserver);
 }
@@ -190,7 +204,8 @@ void finish(ProcessState& s) noexcept {
 std::vector<std::byte> detail::process_start_message(const std::string& name,
                                                      const std::string& child_prefix,
                                                      std::span<const std::byte> call) {
-  return encode(ProcessStart{name, child_prefix, std::vector<std::byte>(call.begin(), call.end())});
+  return encode(ProcessStart{name, child_prefix, std::vector<std::byte>(call.begin(), call.end()),
+                             sys::blocked_signals()});
 }
 
 void detail::run_spawned_process(std::span<const std::byte> message,
@@ -201,6 +216,7 @@ void detail::run_spawned_process(std::span<const std::byte> message,
     name = std::move(start.name);
     naming().prefix = std::move(start.prefix);
     naming().counter.store(0, std::memory_order_relaxed);
+    sys::set_blocked_signals(start.blocked_signals);
     const detail::RemoteFdScope scope(fds);  // handle arguments take theirs from here
     detail::run_remote_call(start.call);
   } catch (...) {

@@ -11,7 +11,8 @@
 
 namespace mproc::detail {
 
-// The start message of a spawned Process (built by Process::start in the parent).
+// The start message of a spawned Process (built by Process::start in the parent, on the thread
+// that starts it: the child takes that thread's signal mask, as a forked child would).
 [[nodiscard]] std::vector<std::byte> process_start_message(const std::string& name,
                                                            const std::string& child_prefix,
                                                            std::span<const std::byte> call);

@@ -28,6 +28,29 @@ void restore_signal_mask(const SignalMask& mask) noexcept {
   ::pthread_sigmask(SIG_SETMASK, &mask.set, nullptr);
 }
 
+std::uint64_t blocked_signals() {
+  sigset_t now;
+  if (int err = ::pthread_sigmask(SIG_SETMASK, nullptr, &now); err != 0) {
+    detail::throw_errno("pthread_sigmask", err);
+  }
+  std::uint64_t bits = 0;
+  for (int sig = 1; sig <= 64; ++sig) {
+    if (::sigismember(&now, sig) == 1) bits |= std::uint64_t{1} << (sig - 1);
+  }
+  return bits;
+}
+
+void set_blocked_signals(std::uint64_t bits) {
+  sigset_t set;
+  ::sigemptyset(&set);
+  for (int sig = 1; sig <= 64; ++sig) {
+    if ((bits >> (sig - 1)) & 1) (void)::sigaddset(&set, sig);  // EINVAL for 32, 33: glibc's own
+  }
+  if (int err = ::pthread_sigmask(SIG_SETMASK, &set, nullptr); err != 0) {
+    detail::throw_errno("pthread_sigmask", err);
+  }
+}
+
 int fork_process() { return check_unix(::fork(), "fork"); }
 
 int current_pid() noexcept { return ::getpid(); }

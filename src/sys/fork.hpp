@@ -5,6 +5,7 @@
 #include <signal.h>
 
 #include <cstddef>
+#include <cstdint>
 
 #include "sys/unique_fd.hpp"
 
@@ -21,6 +22,13 @@ struct SignalMask {
 
 // Puts a saved mask back. Cannot fail for a mask that came from block_all_signals().
 void restore_signal_mask(const SignalMask& mask) noexcept;
+
+// The calling thread's blocked signals as bits (bit N-1 for signal N, signals 1 to 64): how the
+// mask travels to a child that does not inherit it. Throws SystemError("pthread_sigmask").
+[[nodiscard]] std::uint64_t blocked_signals();
+// Makes exactly the signals in `bits` (as above) the calling thread's blocked ones.
+// Throws SystemError("pthread_sigmask").
+void set_blocked_signals(std::uint64_t bits);
 
 // fork(); returns 0 in the child and the child's pid in the parent. Throws SystemError("fork").
 [[nodiscard]] int fork_process();

@@ -1,24 +1,39 @@
+// Process: every behaviour under each start method (ProcessByMethod/..., fork, forkserver and
+// spawn), then the few whose subject is fork itself (Process/...: a capturing closure, the
+// child's copy of the parent's memory). Under forkserver and spawn the child shares nothing with
+// the test but what the task carries, so the tasks here are captureless lambdas or functions,
+// and the child reports through handle arguments (an Event, a Value, a Pipe end) or a file.
 #include "mproc/process.hpp"
 
+#include <fcntl.h>
 #include <gtest/gtest.h>
 #include <signal.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <atomic>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
 #include <fstream>
+#include <future>
 #include <iostream>
+#include <iterator>
 #include <memory>
 #include <numeric>
 #include <optional>
 #include <stdexcept>
 #include <string>
 #include <thread>
+#include <utility>
 #include <vector>
 
 #include "mproc/error.hpp"
+#include "mproc/event.hpp"
+#include "mproc/pipe.hpp"
+#include "mproc/start_method.hpp"
+#include "mproc/value.hpp"
 #include "test_pipe.hpp"
 
 namespace {
@@ -27,26 +42,69 @@ using mproc::Process;
 using mproc::ProcessOptions;
 using mproc::StartMethod;
 using mproc::test::read_all;
-using mproc::test::read_byte;
 using mproc::test::readable_within;
 using mproc::test::TestPipe;
-using mproc::test::write_byte;
 using mproc::test::write_str;
 using namespace std::chrono_literals;
+
+class ProcessByMethod : public testing::TestWithParam<StartMethod> {
+ protected:
+  [[nodiscard]] ProcessOptions opts(ProcessOptions o = {}) const {
+    o.start_method = GetParam();
+    return o;
+  }
+};
 
 [[noreturn]] void pause_forever() {
   for (;;) ::pause();
 }
 
-// A child that says "ready" on `ready_fd`, then waits to be signalled.
-auto ready_then_pause(int ready_fd) {
-  return [ready_fd] {
-    write_byte(ready_fd);
-    pause_forever();
-  };
+// A child that says "ready", then waits to be signalled.
+void ready_then_pause(mproc::Event ready) {
+  ready.set();
+  pause_forever();
 }
 
-void write_number(int fd, int n) { write_str(fd, std::to_string(n)); }
+// A child that waits for "go" (at most 30 s, so a failed test does not hang in ~Process).
+void wait_for_go(mproc::Event go) { (void)go.wait(30s); }
+
+// What a child reports: the test keeps `mine`, the child gets `theirs` as an argument.
+struct Report {
+  Report() {
+    auto [a, b] = mproc::Pipe<std::string>();
+    mine = std::move(a);
+    theirs = std::move(b);
+  }
+  // The next report; a placeholder if none comes within 10 s.
+  std::string next() { return mine.poll(10s) ? mine.recv() : "<no report within 10 s>"; }
+  mproc::Connection<std::string> mine, theirs;
+};
+
+// A file the child writes its stdout or stderr to; the test reads it after join().
+struct TempFile {
+  TempFile() {
+    char name[] = "/tmp/mproc-process-test-XXXXXX";
+    const int fd = ::mkstemp(name);
+    if (fd >= 0) ::close(fd);
+    path = name;
+  }
+  TempFile(const TempFile&) = delete;
+  TempFile& operator=(const TempFile&) = delete;
+  ~TempFile() { ::unlink(path.c_str()); }
+  [[nodiscard]] std::string text() const {
+    std::ifstream in(path);
+    return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
+  }
+  std::string path;
+};
+
+// In the child: fd `target` (1 or 2) writes to the file at `path` from here on.
+void redirect(const std::string& path, int target) {
+  const int fd = ::open(path.c_str(), O_WRONLY | O_CLOEXEC);
+  if (fd < 0) std::_Exit(90);
+  ::dup2(fd, target);
+  ::close(fd);
+}
 
 namespace test_ns {
 struct ParseError : std::runtime_error {
@@ -66,132 +124,134 @@ std::string error_message(F&& f) {
 
 // --- exit codes ---------------------------------------------------------------------------
 
-TEST(Process, ExitCodeIsZeroAfterNormalReturn) {
-  Process p([] {});
+TEST_P(ProcessByMethod, ExitCodeIsZeroAfterNormalReturn) {
+  Process p(opts(), [] {});
   p.start();
   p.join();
   EXPECT_EQ(p.exitcode(), 0);
 }
 
-TEST(Process, ExitCodeComesFromStdExitInTheChild) {
-  Process p([] { std::exit(3); });
+TEST_P(ProcessByMethod, ExitCodeComesFromStdExitInTheChild) {
+  Process p(opts(), [] { std::exit(3); });
   p.start();
   p.join();
   EXPECT_EQ(p.exitcode(), 3);
 }
 
-TEST(Process, ExitCodeComesFromUnderscoreExitInTheChild) {
-  Process p([] { ::_exit(7); });
+TEST_P(ProcessByMethod, ExitCodeComesFromUnderscoreExitInTheChild) {
+  Process p(opts(), [] { ::_exit(7); });
   p.start();
   p.join();
   EXPECT_EQ(p.exitcode(), 7);
 }
 
-TEST(Process, UncaughtExceptionGivesExitCodeOneAndOneStderrLineWithTypeAndMessage) {
-  TestPipe err;
+TEST_P(ProcessByMethod, UncaughtExceptionGivesExitCodeOneAndOneStderrLineWithTypeAndMessage) {
+  TempFile err;
   Process p(
-      [](int fd) {
-        ::dup2(fd, 2);
+      opts(),
+      [](const std::string& path) {
+        redirect(path, 2);
         throw std::invalid_argument("bad pixel at (3, 4)");
       },
-      err.w);
+      err.path);
   p.start();
-  err.close_write();
   p.join();
   EXPECT_EQ(p.exitcode(), 1);
-  const std::string text = read_all(err.r);
   const std::string expected = "Process " + p.name() + " (pid " + std::to_string(p.pid()) +
                                "): uncaught exception std::invalid_argument: bad pixel at (3, 4)\n";
-  EXPECT_EQ(text, expected);
+  EXPECT_EQ(err.text(), expected);
 }
 
-TEST(Process, UncaughtExceptionTypeNameIsDemangled) {
-  TestPipe err;
+TEST_P(ProcessByMethod, UncaughtExceptionTypeNameIsDemangled) {
+  TempFile err;
   Process p(
-      [](int fd) {
-        ::dup2(fd, 2);
+      opts(),
+      [](const std::string& path) {
+        redirect(path, 2);
         throw test_ns::ParseError("truncated header");
       },
-      err.w);
+      err.path);
   p.start();
-  err.close_write();
   p.join();
   EXPECT_EQ(p.exitcode(), 1);
-  const std::string text = read_all(err.r);
+  const std::string text = err.text();
   EXPECT_NE(text.find("test_ns::ParseError: truncated header"), std::string::npos) << text;
 }
 
-TEST(Process, UncaughtNonStdExceptionIsReportedByItsType) {
-  TestPipe err;
+TEST_P(ProcessByMethod, UncaughtNonStdExceptionIsReportedByItsType) {
+  TempFile err;
   Process p(
-      [](int fd) {
-        ::dup2(fd, 2);
+      opts(),
+      [](const std::string& path) {
+        redirect(path, 2);
         throw 42;
       },
-      err.w);
+      err.path);
   p.start();
-  err.close_write();
   p.join();
   EXPECT_EQ(p.exitcode(), 1);
-  const std::string text = read_all(err.r);
+  const std::string text = err.text();
   EXPECT_NE(text.find("uncaught exception int (not derived from std::exception)"),
             std::string::npos)
       << text;
 }
 
-TEST(Process, ChildFlushesStdioAndCoutWhenTheFunctionReturns) {
-  TestPipe out;
+TEST_P(ProcessByMethod, ChildFlushesStdioAndCoutWhenTheFunctionReturns) {
+  TempFile out;
   Process p(
-      [](int fd) {
-        ::dup2(fd, 1);
+      opts(),
+      [](const std::string& path) {
+        redirect(path, 1);
         std::ios::sync_with_stdio(false);  // std::cout buffers on its own from here
         std::printf("printf-");
         std::cout << "cout";
       },
-      out.w);
+      out.path);
   p.start();
-  out.close_write();
   p.join();
   EXPECT_EQ(p.exitcode(), 0);
-  const std::string text = read_all(out.r);
+  const std::string text = out.text();
   EXPECT_NE(text.find("printf-"), std::string::npos) << text;
   EXPECT_NE(text.find("cout"), std::string::npos) << text;
 }
 
 // --- signals (RELIABILITY A11) ---------------------------------------------------------------
 
-TEST(Process, TerminateGivesExitCodeMinusSigterm) {
-  TestPipe ready;
-  Process p(ready_then_pause(ready.w));
+TEST_P(ProcessByMethod, TerminateGivesExitCodeMinusSigterm) {
+  mproc::Event ready;
+  Process p(opts(), ready_then_pause, ready);
   p.start();
-  ASSERT_EQ(read_byte(ready.r), 'x');
+  ASSERT_TRUE(ready.wait(10s));
   p.terminate();
   p.join();
   EXPECT_EQ(p.exitcode(), -SIGTERM);
 }
 
-TEST(Process, KillGivesExitCodeMinusSigkill) {
-  TestPipe ready;
-  Process p(ready_then_pause(ready.w));
+TEST_P(ProcessByMethod, KillGivesExitCodeMinusSigkill) {
+  mproc::Event ready;
+  Process p(opts(), ready_then_pause, ready);
   p.start();
-  ASSERT_EQ(read_byte(ready.r), 'x');
+  ASSERT_TRUE(ready.wait(10s));
   p.kill();
   p.join();
   EXPECT_EQ(p.exitcode(), -SIGKILL);
 }
 
-TEST(Process, KillStopsAChildThatBlocksSigterm) {
-  TestPipe ready;
-  Process p([fd = ready.w] {
-    sigset_t term;
-    sigemptyset(&term);
-    sigaddset(&term, SIGTERM);
-    ::sigprocmask(SIG_BLOCK, &term, nullptr);
-    write_byte(fd);
-    pause_forever();
-  });
+TEST_P(ProcessByMethod, KillStopsAChildThatBlocksSigterm) {
+  mproc::Event ready;
+  Process p(
+      opts(),
+      [](mproc::Event ready) {
+        sigset_t term;
+        sigemptyset(&term);
+        sigaddset(&term, SIGTERM);
+        ::sigprocmask(SIG_BLOCK, &term, nullptr);
+        ready.set();
+        pause_forever();
+      },
+      ready);
   p.start();
-  ASSERT_EQ(read_byte(ready.r), 'x');
+  ASSERT_TRUE(ready.wait(10s));
   p.terminate();
   EXPECT_FALSE(p.join(100ms)) << "SIGTERM is blocked: the child must still be running";
   EXPECT_TRUE(p.is_alive());
@@ -202,17 +262,17 @@ TEST(Process, KillStopsAChildThatBlocksSigterm) {
 
 void noop_handler(int) {}
 
-TEST(Process, ChildHasDefaultSignalDispositionsEvenIfTheParentHandlesSigterm) {
+TEST_P(ProcessByMethod, ChildHasDefaultSignalDispositionsEvenIfTheParentHandlesSigterm) {
   struct sigaction handler {
   }, old{};
   handler.sa_handler = noop_handler;
   sigemptyset(&handler.sa_mask);
   ASSERT_EQ(::sigaction(SIGTERM, &handler, &old), 0);
-  TestPipe ready;
-  Process p(ready_then_pause(ready.w));
+  mproc::Event ready;
+  Process p(opts(), ready_then_pause, ready);
   p.start();
   ::sigaction(SIGTERM, &old, nullptr);
-  ASSERT_EQ(read_byte(ready.r), 'x');
+  ASSERT_TRUE(ready.wait(10s));
   p.terminate();
   if (!p.join(10s)) {
     p.kill();
@@ -221,26 +281,48 @@ TEST(Process, ChildHasDefaultSignalDispositionsEvenIfTheParentHandlesSigterm) {
   EXPECT_EQ(p.exitcode(), -SIGTERM);
 }
 
-TEST(Process, ChildKeepsTheParentsSignalMask) {
+// An ignored signal survives fork and exec alike unless the launcher resets it.
+TEST_P(ProcessByMethod, ChildHasDefaultSignalDispositionsEvenIfTheParentIgnoresSigterm) {
+  struct sigaction ignore {
+  }, old{};
+  ignore.sa_handler = SIG_IGN;
+  sigemptyset(&ignore.sa_mask);
+  ASSERT_EQ(::sigaction(SIGTERM, &ignore, &old), 0);
+  mproc::Event ready;
+  Process p(opts(), ready_then_pause, ready);
+  p.start();
+  ::sigaction(SIGTERM, &old, nullptr);
+  ASSERT_TRUE(ready.wait(10s));
+  p.terminate();
+  if (!p.join(10s)) {
+    p.kill();
+    FAIL() << "SIGTERM did not stop the child: it is still ignored there";
+  }
+  EXPECT_EQ(p.exitcode(), -SIGTERM);
+}
+
+TEST_P(ProcessByMethod, ChildKeepsTheParentsSignalMask) {
   sigset_t usr1, old;
   sigemptyset(&usr1);
   sigaddset(&usr1, SIGUSR1);
   ASSERT_EQ(::pthread_sigmask(SIG_BLOCK, &usr1, &old), 0);
-  TestPipe res;
-  Process p([fd = res.w] {
-    sigset_t now;
-    ::pthread_sigmask(SIG_SETMASK, nullptr, &now);
-    write_str(fd, sigismember(&now, SIGUSR1) ? "blocked" : "unblocked");
-  });
+  Report report;
+  Process p(
+      opts(),
+      [](mproc::Connection<std::string> out) {
+        sigset_t now;
+        ::pthread_sigmask(SIG_SETMASK, nullptr, &now);
+        out.send(sigismember(&now, SIGUSR1) ? "blocked" : "unblocked");
+      },
+      std::move(report.theirs));
   p.start();
   ::pthread_sigmask(SIG_SETMASK, &old, nullptr);
-  res.close_write();
+  EXPECT_EQ(report.next(), "blocked");
   p.join();
-  EXPECT_EQ(read_all(res.r), "blocked");
 }
 
-TEST(Process, TerminateAndKillAfterTheChildEndedAreNoOps) {
-  Process p([] {});
+TEST_P(ProcessByMethod, TerminateAndKillAfterTheChildEndedAreNoOps) {
+  Process p(opts(), [] {});
   p.start();
   p.join();
   p.terminate();
@@ -250,45 +332,45 @@ TEST(Process, TerminateAndKillAfterTheChildEndedAreNoOps) {
 
 // --- join, is_alive, exitcode, sentinel ---------------------------------------------------
 
-TEST(Process, JoinWithTimeoutIsFalseWhileRunningAndTrueAfterTheChildEnds) {
-  TestPipe go;
-  Process p([fd = go.r] { (void)read_byte(fd); });
+TEST_P(ProcessByMethod, JoinWithTimeoutIsFalseWhileRunningAndTrueAfterTheChildEnds) {
+  mproc::Event go;
+  Process p(opts(), wait_for_go, go);
   p.start();
   const auto t0 = std::chrono::steady_clock::now();
   EXPECT_FALSE(p.join(50ms));
   EXPECT_GE(std::chrono::steady_clock::now() - t0, 50ms);
   EXPECT_FALSE(p.join(0s));
   EXPECT_EQ(p.exitcode(), std::nullopt);
-  write_byte(go.w);
+  go.set();
   EXPECT_TRUE(p.join(30s));
   EXPECT_EQ(p.exitcode(), 0);
   EXPECT_TRUE(p.join(0s)) << "join after the child was reaped returns at once";
   p.join();
 }
 
-TEST(Process, JoinWithHugeTimeoutMeansNoTimeout) {
-  Process p([] {});
+TEST_P(ProcessByMethod, JoinWithHugeTimeoutMeansNoTimeout) {
+  Process p(opts(), [] {});
   p.start();
   EXPECT_TRUE(p.join(std::chrono::hours::max()));
   EXPECT_EQ(p.exitcode(), 0);
 }
 
-TEST(Process, IsAliveIsFalseBeforeStartTrueWhileRunningFalseAfterItEnds) {
-  TestPipe go;
-  Process p([fd = go.r] { (void)read_byte(fd); });
+TEST_P(ProcessByMethod, IsAliveIsFalseBeforeStartTrueWhileRunningFalseAfterItEnds) {
+  mproc::Event go;
+  Process p(opts(), wait_for_go, go);
   EXPECT_FALSE(p.is_alive());
   EXPECT_EQ(p.exitcode(), std::nullopt);
   p.start();
   EXPECT_TRUE(p.is_alive());
   EXPECT_EQ(p.exitcode(), std::nullopt);
-  write_byte(go.w);
+  go.set();
   p.join();
   EXPECT_FALSE(p.is_alive());
   EXPECT_EQ(p.exitcode(), 0);
 }
 
-TEST(Process, IsAliveNoticesTheEndWithoutJoinAndReaps) {
-  Process p([] { ::_exit(5); });
+TEST_P(ProcessByMethod, IsAliveNoticesTheEndWithoutJoinAndReaps) {
+  Process p(opts(), [] { ::_exit(5); });
   p.start();
   // Wait through the sentinel, not through join(): is_alive()/exitcode() must reap by themselves.
   ASSERT_TRUE(readable_within(p.sentinel(), 10'000));
@@ -296,37 +378,48 @@ TEST(Process, IsAliveNoticesTheEndWithoutJoinAndReaps) {
   EXPECT_EQ(p.exitcode(), 5);
 }
 
-TEST(Process, SentinelBecomesReadableWhenTheChildEnds) {
-  TestPipe go;
-  Process p([fd = go.r] { (void)read_byte(fd); });
+TEST_P(ProcessByMethod, ExitCodeIsKnownAsSoonAsTheSentinelIsReadable) {
+  // Several rounds: a forkserver child's status comes from the server, which may tell it a moment
+  // after the child's pidfd became readable here.
+  for (int i = 0; i < 20; ++i) {
+    Process p(opts(), [] { ::_exit(6); });
+    p.start();
+    ASSERT_TRUE(readable_within(p.sentinel(), 10'000));
+    ASSERT_EQ(p.exitcode(), 6) << "round " << i;
+  }
+}
+
+TEST_P(ProcessByMethod, SentinelBecomesReadableWhenTheChildEnds) {
+  mproc::Event go;
+  Process p(opts(), wait_for_go, go);
   p.start();
   EXPECT_GE(p.sentinel(), 0);
   EXPECT_FALSE(readable_within(p.sentinel(), 0));
-  write_byte(go.w);
+  go.set();
   EXPECT_TRUE(readable_within(p.sentinel(), 10'000));
   p.join();
   EXPECT_TRUE(readable_within(p.sentinel(), 0)) << "stays readable after the reap";
 }
 
-TEST(Process, IsAliveFromAnotherThreadWhileJoinWaits) {
-  TestPipe go;
-  Process p([fd = go.r] { (void)read_byte(fd); });
+TEST_P(ProcessByMethod, IsAliveFromAnotherThreadWhileJoinWaits) {
+  mproc::Event go;
+  Process p(opts(), wait_for_go, go);
   p.start();
   std::thread joiner([&] { p.join(); });
   EXPECT_TRUE(p.is_alive());
-  write_byte(go.w);
+  go.set();
   joiner.join();
   EXPECT_FALSE(p.is_alive());
   EXPECT_EQ(p.exitcode(), 0);
 }
 
-TEST(Process, TwoThreadsJoiningTheSameProcessBothReturn) {
-  TestPipe go;
-  Process p([fd = go.r] { (void)read_byte(fd); });
+TEST_P(ProcessByMethod, TwoThreadsJoiningTheSameProcessBothReturn) {
+  mproc::Event go;
+  Process p(opts(), wait_for_go, go);
   p.start();
   std::thread a([&] { p.join(); });
   std::thread b([&] { EXPECT_TRUE(p.join(30s)); });
-  write_byte(go.w);
+  go.set();
   a.join();
   b.join();
   EXPECT_EQ(p.exitcode(), 0);
@@ -334,82 +427,112 @@ TEST(Process, TwoThreadsJoiningTheSameProcessBothReturn) {
 
 // --- identity ---------------------------------------------------------------------------
 
-TEST(Process, DefaultNamesArePythonStyleProcessNumbers) {
-  Process a([] {});
-  Process b([] {});
+TEST_P(ProcessByMethod, DefaultNamesArePythonStyleProcessNumbers) {
+  Process a(opts(), [] {});
+  Process b(opts(), [] {});
   ASSERT_EQ(a.name().rfind("Process-", 0), 0u) << a.name();
   const int n = std::stoi(a.name().substr(8));
   EXPECT_GT(n, 0);
   EXPECT_EQ(b.name(), "Process-" + std::to_string(n + 1));
 }
 
-TEST(Process, CustomNameAndDaemonFlagAreKept) {
-  Process p(ProcessOptions{.name = "loader", .daemon = true}, [] {});
+TEST_P(ProcessByMethod, CustomNameAndDaemonFlagAreKept) {
+  Process p(opts({.name = "loader", .daemon = true}), [] {});
   EXPECT_EQ(p.name(), "loader");
   EXPECT_TRUE(p.daemon());
-  Process q([] {});
+  Process q(opts(), [] {});
   EXPECT_FALSE(q.daemon());
 }
 
-TEST(Process, ChildrenOfAChildAreNamedProcessNColonM) {
-  TestPipe res;
-  Process p([fd = res.w] {
-    Process first([] {});
-    Process second([] { ::_exit(4); });
-    second.start();
-    second.join();
-    write_str(fd, first.name() + " " + second.name() + " " +
-                      std::to_string(second.exitcode().value_or(-100)));
-  });
+TEST_P(ProcessByMethod, ChildrenOfAChildAreNamedProcessNColonM) {
+  Report report;
+  Process p(
+      opts(),
+      [](mproc::Connection<std::string> out) {
+        Process first([] {});
+        Process second([] { ::_exit(4); });
+        second.start();
+        second.join();
+        out.send(first.name() + " " + second.name() + " " +
+                 std::to_string(second.exitcode().value_or(-100)));
+      },
+      std::move(report.theirs));
   p.start();
-  res.close_write();
+  EXPECT_EQ(report.next(), p.name() + ":1 " + p.name() + ":2 4");
   p.join();
   EXPECT_EQ(p.exitcode(), 0);
-  EXPECT_EQ(read_all(res.r), p.name() + ":1 " + p.name() + ":2 4");
 }
 
-TEST(Process, PidIsPositiveDiffersFromTheParentAndIsTheChildsPid) {
-  TestPipe res;
-  Process p([fd = res.w] { write_number(fd, ::getpid()); });
+TEST_P(ProcessByMethod, PidIsPositiveDiffersFromTheParentAndIsTheChildsPid) {
+  mproc::Value<int> pid(0);
+  Process p(
+      opts(), [](mproc::Value<int> v) { v.store(::getpid()); }, pid);
   EXPECT_EQ(p.pid(), 0);
   p.start();
-  res.close_write();
   p.join();
+  EXPECT_EQ(p.exitcode(), 0);
   EXPECT_GT(p.pid(), 0);
   EXPECT_NE(p.pid(), ::getpid());
-  EXPECT_EQ(read_all(res.r), std::to_string(p.pid()));
+  EXPECT_EQ(pid.load(), p.pid());
 }
 
 // --- arguments -----------------------------------------------------------------------------
 
-TEST(Process, ChildSeesStringAndVectorArgumentsAndWritesResultsBack) {
-  TestPipe res;
+TEST_P(ProcessByMethod, ChildSeesStringAndVectorArgumentsAndWritesResultsBack) {
+  Report report;
   Process p(
-      [](int fd, const std::string& s, std::vector<int> v) {
-        write_str(fd, s + ":" + std::to_string(std::accumulate(v.begin(), v.end(), 0)));
+      opts(),
+      [](mproc::Connection<std::string> out, const std::string& s, std::vector<int> v) {
+        out.send(s + ":" + std::to_string(std::accumulate(v.begin(), v.end(), 0)));
       },
-      res.w, std::string("hello"), std::vector<int>{1, 2, 3, 4});
+      std::move(report.theirs), std::string("hello"), std::vector<int>{1, 2, 3, 4});
   p.start();
-  res.close_write();
+  EXPECT_EQ(report.next(), "hello:10");
   p.join();
   EXPECT_EQ(p.exitcode(), 0);
-  EXPECT_EQ(read_all(res.r), "hello:10");
 }
 
-TEST(Process, ArgumentsAreCopiedAtConstruction) {
-  TestPipe res;
+TEST_P(ProcessByMethod, ArgumentsAreCopiedAtConstruction) {
+  Report report;
   std::string s = "before";
-  Process p([](int fd, const std::string& x) { write_str(fd, x); }, res.w, s);
+  Process p(
+      opts(), [](mproc::Connection<std::string> out, const std::string& x) { out.send(x); },
+      std::move(report.theirs), s);
   s = "after";
   p.start();
-  res.close_write();
+  EXPECT_EQ(report.next(), "before");
   p.join();
-  EXPECT_EQ(read_all(res.r), "before");
 }
 
-TEST(Process, MoveOnlyArgumentsReachTheChild) {
+// Move-only and transferable: crosses an exec as its serialized fields.
+struct MoveOnlyNumber {
+  int n = 0;
+  MoveOnlyNumber() = default;
+  explicit MoveOnlyNumber(int v) : n(v) {}
+  MoveOnlyNumber(MoveOnlyNumber&&) = default;
+  MoveOnlyNumber& operator=(MoveOnlyNumber&&) = default;
+  MoveOnlyNumber(const MoveOnlyNumber&) = delete;
+  MoveOnlyNumber& operator=(const MoveOnlyNumber&) = delete;
+  template <class Ar>
+  void serialize(Ar& ar) {
+    ar(n);
+  }
+};
+
+TEST_P(ProcessByMethod, MoveOnlyArgumentsReachTheChild) {
+  mproc::Value<int> got(0);
+  Process p(
+      opts(), [](mproc::Value<int> v, MoveOnlyNumber x) { v.store(x.n); }, got, MoveOnlyNumber(42));
+  p.start();
+  p.join();
+  EXPECT_EQ(p.exitcode(), 0);
+  EXPECT_EQ(got.load(), 42);
+}
+
+// Fork only: a std::unique_ptr holds an address in this process, which cannot cross an exec.
+TEST(Process, UniquePtrArgumentsReachAForkedChild) {
   TestPipe res;
-  Process p([](int fd, std::unique_ptr<int> x) { write_number(fd, *x); }, res.w,
+  Process p([](int fd, std::unique_ptr<int> x) { write_str(fd, std::to_string(*x)); }, res.w,
             std::make_unique<int>(42));
   p.start();
   res.close_write();
@@ -417,6 +540,9 @@ TEST(Process, MoveOnlyArgumentsReachTheChild) {
   EXPECT_EQ(read_all(res.r), "42");
 }
 
+void write_number(int fd, int n) { write_str(fd, std::to_string(n)); }
+
+// Fork only: the subject is any callable, a closure capturing a std::string included.
 TEST(Process, FunctionPointersAndCapturingLambdasWork) {
   TestPipe res;
   Process f(write_number, res.w, 7);
@@ -435,8 +561,8 @@ TEST(Process, FunctionPointersAndCapturingLambdasWork) {
 
 // --- misuse ------------------------------------------------------------------------------
 
-TEST(Process, StartTwiceThrowsError) {
-  Process p([] {});
+TEST_P(ProcessByMethod, StartTwiceThrowsError) {
+  Process p(opts(), [] {});
   p.start();
   const std::string msg = error_message([&] { p.start(); });
   EXPECT_NE(msg.find("already started"), std::string::npos) << msg;
@@ -444,20 +570,21 @@ TEST(Process, StartTwiceThrowsError) {
   EXPECT_EQ(p.exitcode(), 0);
 }
 
-TEST(Process, JoinBeforeStartThrowsError) {
-  Process p([] {});
+TEST_P(ProcessByMethod, JoinBeforeStartThrowsError) {
+  Process p(opts(), [] {});
   const std::string msg = error_message([&] { p.join(); });
   EXPECT_NE(msg.find("not been started"), std::string::npos) << msg;
   EXPECT_THROW((void)p.join(1ms), mproc::Error);
 }
 
-TEST(Process, TerminateKillAndSentinelBeforeStartThrowError) {
-  Process p([] {});
+TEST_P(ProcessByMethod, TerminateKillAndSentinelBeforeStartThrowError) {
+  Process p(opts(), [] {});
   EXPECT_THROW(p.terminate(), mproc::Error);
   EXPECT_THROW(p.kill(), mproc::Error);
   EXPECT_THROW((void)p.sentinel(), mproc::Error);
 }
 
+// Fork only: the subject is the child's copy of the parent's Process objects.
 TEST(Process, StartingOrJoiningFromInsideTheChildThrowsError) {
   // Exit code bits: 1 = q.start() threw Error, 2 = p.start() (itself) threw Error, 4 = p.join()
   // threw Error, 8 = the message names both pids.
@@ -493,16 +620,17 @@ TEST(Process, StartingOrJoiningFromInsideTheChildThrowsError) {
   EXPECT_FALSE(q.is_alive()) << "q was never started";
 }
 
+// Not parameterised: the subject is how the method is chosen (option, then the default).
 TEST(Process, ForkserverAndSpawnStartProcessesToo) {
   Process a(ProcessOptions{.start_method = StartMethod::forkserver}, [] {});
-  a.start();  // process_spawn_test.cpp has the rest
+  a.start();
   a.join();
   EXPECT_EQ(a.exitcode(), 0);
 
   mproc::set_start_method(StartMethod::spawn);
   Process b([] {});
   mproc::set_start_method(StartMethod::fork);
-  b.start();  // process_spawn_test.cpp has the rest
+  b.start();
   b.join();
   EXPECT_EQ(b.exitcode(), 0);
 
@@ -512,8 +640,8 @@ TEST(Process, ForkserverAndSpawnStartProcessesToo) {
   EXPECT_EQ(c.exitcode(), 0);
 }
 
-TEST(Process, MovedFromProcessThrowsErrorAndTheMoveKeepsTheChild) {
-  Process a([] { ::_exit(9); });
+TEST_P(ProcessByMethod, MovedFromProcessThrowsErrorAndTheMoveKeepsTheChild) {
+  Process a(opts(), [] { ::_exit(9); });
   a.start();
   const int pid = a.pid();
   Process b(std::move(a));
@@ -523,19 +651,23 @@ TEST(Process, MovedFromProcessThrowsErrorAndTheMoveKeepsTheChild) {
   EXPECT_EQ(b.exitcode(), 9);
 }
 
-TEST(Process, MoveAssignmentFinishesTheChildItReplaces) {
-  TestPipe res;
-  Process a([fd = res.w] { write_str(fd, "a"); });
+TEST_P(ProcessByMethod, MoveAssignmentFinishesTheChildItReplaces) {
+  mproc::Event go;
+  mproc::Value<int> a_done(0), b_done(0);
+  const auto task = [](mproc::Event go, mproc::Value<int> done) {
+    (void)go.wait(30s);
+    done.store(1);
+  };
+  Process a(opts(), task, go, a_done);
   a.start();
-  Process b([fd = res.w] { write_str(fd, "b"); });
+  Process b(opts(), task, go, b_done);
   b.start();
+  go.set();
   a = std::move(b);  // joins a's child (non-daemon), then takes b's
+  EXPECT_EQ(a_done.load(), 1) << "the replaced child was not joined";
   a.join();
   EXPECT_EQ(a.exitcode(), 0);
-  res.close_write();
-  std::string text = read_all(res.r);
-  std::sort(text.begin(), text.end());
-  EXPECT_EQ(text, "ab");
+  EXPECT_EQ(b_done.load(), 1);
 }
 
 // --- destructor ------------------------------------------------------------------------
@@ -557,75 +689,121 @@ bool wait_until_blocked_in(int tid, std::initializer_list<long> calls) {
   return false;
 }
 
-TEST(Process, DestructorJoinsARunningNonDaemonChild) {
-  TestPipe go, done;
+int current_tid() { return static_cast<int>(::syscall(SYS_gettid)); }
+
+TEST_P(ProcessByMethod, DestructorJoinsARunningNonDaemonChild) {
+  mproc::Event go, done;
   std::optional<Process> p;
-  p.emplace([go_fd = go.r, done_fd = done.w] {
-    if (read_byte(go_fd) == 'x') write_byte(done_fd, 'd');
-  });
+  p.emplace(
+      opts(),
+      [](mproc::Event go, mproc::Event done) {
+        if (go.wait(30s)) done.set();
+      },
+      go, done);
   p->start();
-  done.close_write();
   // Let the child finish only once the main thread is blocked inside ~Process: if the
-  // destructor killed the child or did not wait, 'd' would be missing below.
-  const int main_tid = static_cast<int>(::syscall(SYS_gettid));
+  // destructor killed the child or did not wait, `done` would not be set below.
+  const int main_tid = current_tid();
   bool saw_block = false;
   std::thread helper([&] {
     saw_block = wait_until_blocked_in(main_tid, {SYS_waitid, SYS_ppoll, SYS_poll});
-    write_byte(go.w);
+    go.set();
   });
   p.reset();
   helper.join();
   EXPECT_TRUE(saw_block);
-  ASSERT_TRUE(readable_within(done.r, 0)) << "~Process returned before the child finished";
-  EXPECT_EQ(read_byte(done.r), 'd');
+  EXPECT_TRUE(done.is_set()) << "~Process returned before the child finished";
 }
 
-TEST(Process, DestructorStopsARunningDaemonChildAndReapsIt) {
-  TestPipe ready, alive;
+// While one thread's ~Process waits for its child, other threads go on starting and joining
+// processes (under forkserver all of them talk to the one server).
+TEST_P(ProcessByMethod, ADestructorWaitingForItsChildDoesNotHoldUpOtherProcesses) {
+  mproc::Event go;
+  mproc::Value<int> went(0);
+  std::optional<Process> waiting;
+  waiting.emplace(
+      opts(),
+      [](mproc::Event go, mproc::Value<int> went) {
+        if (go.wait(20s)) went.store(1);
+      },
+      go, went);
+  waiting->start();
+  std::promise<int> tid;
+  std::thread destroyer([&] {
+    tid.set_value(current_tid());
+    waiting.reset();
+  });
+  // Blocked in ~Process: in the wait for the child, whichever call that takes.
+  EXPECT_TRUE(wait_until_blocked_in(tid.get_future().get(),
+                                    {SYS_waitid, SYS_ppoll, SYS_poll, SYS_recvmsg, SYS_read}));
+  Process setter(
+      opts(), [](mproc::Event go) { go.set(); }, go);
+  setter.start();
+  setter.join();
+  destroyer.join();
+  EXPECT_EQ(setter.exitcode(), 0);
+  EXPECT_EQ(went.load(), 1) << "the other process started only after the first one gave up";
+}
+
+TEST_P(ProcessByMethod, DestructorStopsARunningDaemonChildAndReapsIt) {
+  mproc::Event ready;
+  auto [mine, theirs] = mproc::Pipe<int>();
   {
-    Process p(ProcessOptions{.daemon = true}, [r = ready.w] {
-      write_byte(r);
-      pause_forever();
-    });
+    Process p(
+        opts({.daemon = true}),
+        [](mproc::Event ready, mproc::Connection<int> /*keep*/) {
+          ready.set();
+          pause_forever();
+        },
+        ready, std::move(theirs));
     p.start();
-    ASSERT_EQ(read_byte(ready.r), 'x');
+    ASSERT_TRUE(ready.wait(10s));
   }
-  // The child held the only other copy of alive.w: it is gone once ~Process returned.
-  alive.close_write();
-  EXPECT_TRUE(readable_within(alive.r, 0));
-  char c;
-  EXPECT_EQ(::read(alive.r, &c, 1), 0);
+  // The child held the only other copy of `theirs`: it is gone once ~Process returned.
+  EXPECT_TRUE(mine.poll(0s));
+  EXPECT_THROW((void)mine.recv(), mproc::EOFError);
 }
 
-TEST(Process, DestructorKillsADaemonThatIgnoresSigtermAfterAGrace) {
-  TestPipe ready, alive;
+TEST_P(ProcessByMethod, DestructorKillsADaemonThatIgnoresSigtermAfterAGrace) {
+  mproc::Event ready;
+  auto [mine, theirs] = mproc::Pipe<int>();
   const auto t0 = std::chrono::steady_clock::now();
   {
-    Process p(ProcessOptions{.daemon = true}, [r = ready.w] {
-      ::signal(SIGTERM, SIG_IGN);
-      write_byte(r);
-      pause_forever();
-    });
+    Process p(
+        opts({.daemon = true}),
+        [](mproc::Event ready, mproc::Connection<int> /*keep*/) {
+          ::signal(SIGTERM, SIG_IGN);
+          ready.set();
+          pause_forever();
+        },
+        ready, std::move(theirs));
     p.start();
-    ASSERT_EQ(read_byte(ready.r), 'x');
+    ASSERT_TRUE(ready.wait(10s));
   }
   const auto elapsed = std::chrono::steady_clock::now() - t0;
-  alive.close_write();
-  EXPECT_TRUE(readable_within(alive.r, 0));
+  EXPECT_TRUE(mine.poll(0s));
+  EXPECT_THROW((void)mine.recv(), mproc::EOFError);
   EXPECT_GE(elapsed, 900ms) << "SIGKILL comes only after the grace";
   EXPECT_LT(elapsed, 10s);
 }
 
-TEST(Process, DestructorOfAnUnstartedOrFinishedProcessDoesNothing) {
+TEST_P(ProcessByMethod, DestructorOfAnUnstartedOrFinishedProcessDoesNothing) {
   {
-    Process p([] {});
+    Process p(opts(), [] {});
   }
   {
-    Process p([] {});
+    Process p(opts(), [] {});
     p.start();
     p.join();
   }
   SUCCEED();  // the harness checks that no child is left
 }
+
+INSTANTIATE_TEST_SUITE_P(StartMethods, ProcessByMethod,
+                         testing::Values(StartMethod::fork, StartMethod::forkserver,
+                                         StartMethod::spawn),
+                         [](const testing::TestParamInfo<StartMethod>& info) {
+                           return std::string(mproc::to_string(info.param));
+                         });
 
 }  // namespace
