@@ -73,8 +73,12 @@ def machine(build):
     cxx = ""
     try:
         with open(os.path.join(build, "CMakeCache.txt")) as f:
-            found = re.search(r"^CMAKE_CXX_COMPILER:\w+=(.*)$", f.read(), re.M)
-            cxx = found.group(1) if found else ""
+            cache = f.read()
+        found = re.search(r"^CMAKE_CXX_COMPILER:\w+=(.*)$", cache, re.M)
+        cxx = found.group(1) if found else ""
+        found = re.search(r"^CMAKE_BUILD_TYPE:\w+=(.*)$", cache, re.M)
+        if found:
+            m["build_type"] = found.group(1)
     except (OSError, TypeError):
         pass
     cxx = cxx or shutil.which("c++") or "c++"
@@ -141,6 +145,8 @@ def main():
     groups = defaultdict(lambda: defaultdict(list))
     for arg in args.reports:
         tag, _, path = arg.partition(":")
+        if not path:  # a bare path: no placement given
+            tag, path = "-", tag
         try:
             with open(path) as f:
                 data = json.load(f)
@@ -188,8 +194,8 @@ def main():
     # The table: one line per (workload, anchor), the mproc figure on the workload's first line.
     print(f"mproc benchmarks — {m['cores']} cores ({m['cpu']}), Linux {m['kernel']}"
           f"{', ' + m['os'] if m.get('os') else ''}")
-    print(f"compiler: {m['compiler']}; Python {m['python']}; oneTBB {m.get('libtbb-dev', 'n/a')};"
-          f" joblib {m.get('python3-joblib', 'n/a')}")
+    print(f"compiler: {m['compiler']} ({m.get('build_type', '?')}); Python {m['python']}; "
+          f"oneTBB {m.get('libtbb-dev', 'n/a')}; joblib {m.get('python3-joblib', 'n/a')}")
     settings = f"median of {args.reps} repetitions" if args.reps else "medians"
     if args.min_time:
         settings += f" (C++: >= {args.min_time} s each)"
