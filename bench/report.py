@@ -92,7 +92,7 @@ def machine(build):
 
 
 def metric_of(workload, entries):
-    """The workload's figure: (kind, unit, scale, higher_is_better) from the keys its entries carry."""
+    """The workload's figure, from the keys its entries carry: (kind, unit, scale, higher_better)."""
     keys = set().union(*(e.keys() for e in entries))
     if workload.startswith("pool_map_scaling") and "items_per_second" in keys:
         return "ns_per_item", "ns/item", 1.0, False
@@ -101,7 +101,9 @@ def metric_of(workload, entries):
     if "items_per_second" in keys:
         rates = [e["items_per_second"] for e in entries if "items_per_second" in e]
         big = statistics.median(rates) >= 1e5
-        return "items_per_second", ("M items/s" if big else "k items/s"), (1e6 if big else 1e3), True
+        if big:
+            return "items_per_second", "M items/s", 1e6, True
+        return "items_per_second", "k items/s", 1e3, True
     times = [e["real_time"] * SCALE[e.get("time_unit", "ns")] for e in entries]
     ref = statistics.median(times)
     for unit, f in (("s", 1e9), ("ms", 1e6), ("us", 1e3)):

@@ -20,7 +20,8 @@ int work(int x) {
 }
 
 constexpr std::size_t work_items(int us) {
-  return us == 0 ? 100'000 : std::clamp<std::size_t>(200'000 / static_cast<std::size_t>(us), 200, 100'000);
+  return us == 0 ? 100'000
+                 : std::clamp<std::size_t>(200'000 / static_cast<std::size_t>(us), 200, 100'000);
 }
 
 }  // namespace bench

@@ -23,7 +23,9 @@ void BM_raw_fork(benchmark::State& state) {
   }
 }
 BENCHMARK(BM_raw_fork)
-    ->Name("process_startup_fork/raw_fork")->UseRealTime()->Unit(benchmark::kMillisecond);
+    ->Name("process_startup_fork/raw_fork")
+    ->UseRealTime()
+    ->Unit(benchmark::kMillisecond);
 
 void BM_raw_posix_spawn(benchmark::State& state) {
   char arg0[] = "true";
@@ -39,6 +41,8 @@ void BM_raw_posix_spawn(benchmark::State& state) {
   }
 }
 BENCHMARK(BM_raw_posix_spawn)
-    ->Name("process_startup_spawn/raw_posix_spawn")->UseRealTime()->Unit(benchmark::kMillisecond);
+    ->Name("process_startup_spawn/raw_posix_spawn")
+    ->UseRealTime()
+    ->Unit(benchmark::kMillisecond);
 
 }  // namespace
