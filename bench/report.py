@@ -100,7 +100,7 @@ def metric_of(workload, entries):
         return "bytes_per_second", "GB/s", 1e9, True
     if "items_per_second" in keys:
         rates = [e["items_per_second"] for e in entries if "items_per_second" in e]
-        big = statistics.median(rates) >= 1e5
+        big = statistics.median(rates) >= 1e6
         if big:
             return "items_per_second", "M items/s", 1e6, True
         return "items_per_second", "k items/s", 1e3, True
