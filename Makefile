@@ -60,8 +60,13 @@ test-tsan: deps-test
 	@TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1:die_after_fork=0:handle_segv=0 MPROC_TEST_DEADLINE=180 \
 	  ctest --test-dir build-tsan --output-on-failure -j $(JOBS) -LE packaging
 
+# Every workload beside its anchors, each figure the median of 3 repetitions: the machine and one
+# table on stdout, the same as build-bench/bench/results.json, the task-duration plot in
+# build-bench/bench/bench.png (copied to docs/bench.png). A few minutes. Environment:
+# MPROC_BENCH_REPS, MPROC_BENCH_MIN_TIME, MPROC_BENCH_ONLY=<regex of workloads> (bench/run).
 bench: deps-bench
-	@$(CONFIGURE) -B build-bench -DCMAKE_BUILD_TYPE=Release -DMPROC_BUILD_BENCH=ON -DMPROC_BUILD_TESTS=OFF >/dev/null
+	@$(CONFIGURE) -B build-bench -DCMAKE_BUILD_TYPE=Release -DMPROC_BUILD_BENCH=ON -DMPROC_BUILD_TESTS=OFF \
+	  -DMPROC_BUILD_EXAMPLES=OFF >/dev/null
 	@cmake --build build-bench -j $(JOBS)
 	@bench/run build-bench
 
