@@ -164,6 +164,10 @@ class ImapRange {
       return;
     }
     feed();
+    if (taken_ == sent_ && input_done_) {  // the input ended with nothing more sent (or was empty)
+      if (ticker_) ticker_->finish(failed_ == 0);
+      return;
+    }
     if (ready_.empty()) {
       std::function<void(const detail::BatchProgress&)> tick;
       if (ticker_) tick = [this](const detail::BatchProgress&) { ticker_->update(taken_, failed_); };

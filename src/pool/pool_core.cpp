@@ -109,7 +109,6 @@ struct Worker {
   bool killed_by_pool = false;                 // we sent the SIGKILL (not the OOM killer)
   bool init_timed_out = false;                 // its initializer ran past task_timeout
   Clock::time_point spawned_at{};
-  std::optional<std::uint64_t> oom_kills_at_start{};
   std::shared_ptr<Batch> last_batch{};         // whose chunk ended last (for kChunkDone)
   // A task message too big for one record, being sent in pieces.
   std::vector<std::byte> out_big{};
@@ -159,6 +158,11 @@ struct PoolCore::State {
   // a sandbox refusing what every worker needs, a broken library): past a bound, the pool breaks
   // instead of replacing them forever. SIGKILL from outside does not count.
   unsigned startup_crashes = 0;
+  // The cgroup's OOM-kill counter: found once the first workers run (off the start-up path), then
+  // read at each SIGKILL death; a count that moved means the OOM killer did it.
+  std::optional<sys::OomKillCounter> oom_counter{};
+  std::optional<std::uint64_t> oom_kills_seen{};
+  bool oom_counter_found = false;  // the supervisor's own
   bool started = false;         // the first workers were forked (or start failed)
   std::exception_ptr start_error{};
   bool supervisor_done = false;
@@ -729,9 +733,10 @@ struct PoolCore::State {
             }
             for (const auto& f : info.frames) info.backtrace += "    " + f + "\n";
           }
-          if (status == -SIGKILL && !w.killed_by_pool && w.oom_kills_at_start) {
-            const auto now_kills = sys::cgroup_oom_kill_count();
-            info.oom_killed = now_kills && *now_kills > *w.oom_kills_at_start;
+          if (status == -SIGKILL && !w.killed_by_pool && oom_kills_seen) {
+            const auto now_kills = oom_counter->count();
+            info.oom_killed = now_kills && *now_kills > *oom_kills_seen;
+            if (now_kills) oom_kills_seen = now_kills;
           }
           error = std::make_exception_ptr(WorkerCrashed(std::move(info)));
         }
@@ -792,7 +797,6 @@ struct PoolCore::State {
       if (other->pidfd) boot.close_fds.push_back(other->pidfd.get());
       boot.unmap.emplace_back(other->channel->mapping(), other->channel->mapping_size());
     }
-    w->oom_kills_at_start = sys::cgroup_oom_kill_count();
     launch::Child child;
     if (remote) {
       // Nothing inherited: no fds to close, no sibling mappings to drop.
@@ -928,6 +932,15 @@ struct PoolCore::State {
         if (dispatch()) pending = true;
         if (pending) continue;
         lk.unlock();
+        if (!oom_counter_found) {  // (only this thread sets it)
+          oom_counter_found = true;
+          sys::OomKillCounter counter;
+          const auto seen = counter.count();
+          lk.lock();
+          oom_counter.emplace(std::move(counter));
+          oom_kills_seen = seen;
+          lk.unlock();
+        }
         const std::size_t nev = epoll.wait(events, std::nullopt);
         lk.lock();
         for (std::size_t i = 0; i < nev; ++i) {

@@ -1,6 +1,7 @@
 #include "sys/oom.hpp"
 
 #include <charconv>
+#include <tuple>
 
 #include "sys/cpu.hpp"
 
@@ -96,8 +97,9 @@ std::optional<std::uint64_t> flat_keyed_value(std::string_view text, std::string
 namespace sys {
 namespace {
 
-// `file` in the directory of our cgroup that holds `controller` ("" for v2), or nullopt.
-std::optional<std::string> read_cgroup_file(const std::string& mountinfo,
+// The path of `file` in the directory of our cgroup that holds `controller` ("" for v2), or
+// nullopt.
+std::optional<std::string> cgroup_file_path(const std::string& mountinfo,
                                             const std::string& proc_self_cgroup,
                                             std::string_view fstype, std::string_view controller,
                                             std::string_view file) {
@@ -112,29 +114,45 @@ std::optional<std::string> read_cgroup_file(const std::string& mountinfo,
   }
   while (!rel.empty() && rel.back() == '/') rel.pop_back();
   if (!rel.empty() && rel.front() != '/') rel.insert(0, 1, '/');
-  return read_text_file(mount->mount_point + rel + "/" + std::string(file));
+  return mount->mount_point + rel + "/" + std::string(file);
+}
+
+// memory.events (v2) or, on a hybrid host, memory.oom_control (v1): whichever exists.
+std::string oom_counter_file() {
+  auto mountinfo = read_text_file("/proc/self/mountinfo");
+  auto cgroup = read_text_file("/proc/self/cgroup");
+  if (!mountinfo || !cgroup) return {};
+  for (const auto& [fstype, controller, file] :
+       {std::tuple{"cgroup2", "", "memory.events"},
+        std::tuple{"cgroup", "memory", "memory.oom_control"}}) {
+    auto path = cgroup_file_path(*mountinfo, *cgroup, fstype, controller, file);
+    if (path && read_text_file(*path)) return *path;
+  }
+  return {};
 }
 
 }  // namespace
 
-std::optional<std::uint64_t> cgroup_oom_kill_count() noexcept {
+OomKillCounter::OomKillCounter() noexcept {
   try {
-    auto mountinfo = read_text_file("/proc/self/mountinfo");
-    auto cgroup = read_text_file("/proc/self/cgroup");
-    if (!mountinfo || !cgroup) return std::nullopt;
-    if (auto events = read_cgroup_file(*mountinfo, *cgroup, "cgroup2", "", "memory.events")) {
-      return detail::flat_keyed_value(*events, "oom_kill");
-    }
-    // Hybrid hosts keep the memory controller on v1, where the counter is in memory.oom_control.
-    if (auto control =
-            read_cgroup_file(*mountinfo, *cgroup, "cgroup", "memory", "memory.oom_control")) {
-      return detail::flat_keyed_value(*control, "oom_kill");
-    }
-    return std::nullopt;
+    file_ = oom_counter_file();
+  } catch (...) {  // std::bad_alloc
+    file_.clear();
+  }
+}
+
+std::optional<std::uint64_t> OomKillCounter::count() const noexcept {
+  if (file_.empty()) return std::nullopt;
+  try {
+    auto text = read_text_file(file_);
+    if (!text) return std::nullopt;
+    return detail::flat_keyed_value(*text, "oom_kill");
   } catch (...) {  // std::bad_alloc
     return std::nullopt;
   }
 }
+
+std::optional<std::uint64_t> cgroup_oom_kill_count() noexcept { return OomKillCounter().count(); }
 
 }  // namespace sys
 }  // namespace mproc

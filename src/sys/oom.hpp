@@ -19,6 +19,17 @@ namespace mproc::sys {
 // none of this is available (no memory controller, kernel < 4.13, unreadable). Never throws.
 [[nodiscard]] std::optional<std::uint64_t> cgroup_oom_kill_count() noexcept;
 
+// The same counter, its file found once (at construction: /proc/self/mountinfo and
+// /proc/self/cgroup) and then read alone, for a caller that reads it at every worker death.
+class OomKillCounter {
+ public:
+  OomKillCounter() noexcept;
+  [[nodiscard]] std::optional<std::uint64_t> count() const noexcept;
+
+ private:
+  std::string file_;  // empty: no counter on this host
+};
+
 }  // namespace mproc::sys
 
 namespace mproc::detail {

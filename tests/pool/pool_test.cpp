@@ -13,6 +13,7 @@
 #include <numeric>
 #include <ranges>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "mproc/mproc.hpp"
@@ -100,6 +101,21 @@ TEST_P(Pool, ImapUnorderedYieldsEverything) {
   std::sort(got.begin(), got.end());
   ASSERT_EQ(got.size(), 500u);
   for (int i = 0; i < 500; ++i) EXPECT_EQ(got[i], 2 * i);
+}
+
+// An empty input is an empty range, at once (imap used to wait for a result that never came).
+TEST_P(Pool, EmptyInputsGiveEmptyResultsForEveryKindOfCall) {
+  mproc::Pool pool(opts(2));
+  const std::vector<int> none;
+  int n = 0;
+  for (int v : pool.imap(twice, none)) n += v + 1;
+  for (int v : pool.imap_unordered(twice, none)) n += v + 1;
+  EXPECT_EQ(n, 0);
+  EXPECT_TRUE(pool.map(twice, none).empty());
+  EXPECT_TRUE(pool.try_map(twice, none).empty());
+  EXPECT_TRUE(pool.map_async(twice, none).get().empty());
+  EXPECT_TRUE(pool.starmap([](int a, int b) { return a + b; }, std::vector<std::pair<int, int>>{})
+                  .empty());
 }
 
 TEST_P(Pool, TryMapGivesEveryValue) {
