@@ -45,3 +45,27 @@ function(mproc_add_example name source)
     set_tests_properties(example.${name} PROPERTIES TIMEOUT 60 LABELS example)
   endif()
 endfunction()
+
+# mproc_add_compile_fail_tests(PREFIX SOURCE "case:expect_fail:message" ...)
+# Negative compile tests: SOURCE is compiled (syntax only) once per case with -DMPROC_CASE_<case>;
+# a case with expect_fail 1 passes only if the compiler fails with `message` in its output, one
+# with 0 (a control) only if it compiles, so the failures are not for another reason.
+function(mproc_add_compile_fail_tests prefix source)
+  foreach(case IN LISTS ARGN)
+    string(REPLACE ":" ";" parts "${case}")
+    list(GET parts 0 name)
+    list(GET parts 1 expect_fail)
+    list(SUBLIST parts 2 -1 message_parts)
+    list(JOIN message_parts ":" message)
+    add_test(NAME ${prefix}.compile.${name}
+      COMMAND ${CMAKE_COMMAND}
+        -DCOMPILER=${CMAKE_CXX_COMPILER}
+        -DSOURCE=${source}
+        -DINCLUDE_DIR=${PROJECT_SOURCE_DIR}/include
+        -DCASE=${name}
+        -DEXPECT_FAIL=${expect_fail}
+        "-DEXPECT_MESSAGE=${message}"
+        -P ${PROJECT_SOURCE_DIR}/tests/codec/compile_fail/check_compile.cmake)
+    set_tests_properties(${prefix}.compile.${name} PROPERTIES TIMEOUT 120 LABELS compile)
+  endforeach()
+endfunction()
