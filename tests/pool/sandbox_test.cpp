@@ -161,7 +161,7 @@ TEST_P(PoolSandbox, TheCpuLimitEndsARunawayTask) {
   EXPECT_EQ(pool.apply([](int x) { return x + 1; }, 1), 2);  // a fresh worker
 }
 
-int memory_hog(int mib) {
+[[maybe_unused]] int memory_hog(int mib) {
   std::vector<char> v(static_cast<std::size_t>(mib) << 20, 1);
   return v[v.size() / 2];
 }
