@@ -5,6 +5,7 @@
 #   make test-tsan  every test under ThreadSanitizer
 #   make bench      benchmarks, each beside its anchors, as ratios from one run
 #   make fuzz       run each fuzz target for FUZZ_SECONDS (default 60)
+#   make soak       1,000,000 tasks with recycling and crashes per start method: nothing may grow
 #   make install PREFIX=/some/where
 PREFIX ?= /usr/local
 JOBS ?= $(shell nproc)
@@ -12,7 +13,7 @@ FUZZ_SECONDS ?= 60
 CMAKE_GEN := -G Ninja
 CONFIGURE = cmake -S . $(CMAKE_GEN) -DCMAKE_EXPORT_COMPILE_COMMANDS=ON
 
-.PHONY: deps deps-test deps-bench deps-fuzz demo build test test-asan test-tsan bench fuzz install clean format
+.PHONY: deps deps-test deps-bench deps-fuzz demo build test test-asan test-tsan bench fuzz soak install clean format
 
 deps:
 	@scripts/install-deps all
@@ -75,6 +76,11 @@ fuzz: deps-fuzz
 	  -DMPROC_BUILD_TESTS=OFF -DMPROC_BUILD_EXAMPLES=OFF >/dev/null
 	@cmake --build build-fuzz -j $(JOBS)
 	@fuzz/run build-fuzz $(FUZZ_SECONDS)
+
+# Not in make test (it takes a few seconds per start method here, minutes on a slow machine):
+# MPROC_SOAK_TASKS=n to change the count.
+soak: build
+	@for m in fork forkserver spawn; do ./build/tests/soak/soak $$m || exit 1; done
 
 install: build
 	@cmake --install build --prefix $(PREFIX)
