@@ -1057,7 +1057,8 @@ unsigned PoolCore::processes() const noexcept { return s_->n; }
 void PoolCore::submit(const std::shared_ptr<Batch>& batch, std::shared_ptr<const Segment> items,
                       bool last, std::size_t expected) {
   const std::size_t limit = s_->opt.max_message_size;
-  const std::size_t n = items->size();
+  // Packed items are all `stride` bytes: the first one stands for all.
+  const std::size_t n = items->stride != 0 ? std::min<std::size_t>(items->size(), 1) : items->size();
   for (std::size_t i = 0; i < n; ++i) {
     const std::size_t size = items->begin_of(i + 1) - items->begin_of(i);
     if (size > limit) {

@@ -356,6 +356,22 @@ std::size_t submit_range(PoolCore& core, const std::shared_ptr<Batch>& batch, In
   using T = std::ranges::range_value_t<In>;
   std::size_t expected = 0;
   if constexpr (std::ranges::sized_range<In>) expected = std::ranges::size(inputs);
+  if constexpr (is_packed_v<T> && std::ranges::contiguous_range<In> &&
+                std::ranges::sized_range<In> &&
+                std::is_same_v<std::remove_cvref_t<std::ranges::range_reference_t<In>>, T>) {
+    // A vector or array of packed items: one copy of its bytes, one segment.
+    auto seg = std::make_shared<Segment>();
+    seg->stride = sizeof(T);
+    const auto* bytes = reinterpret_cast<const std::byte*>(std::ranges::data(inputs));
+    if (expected != 0) seg->bytes.assign(bytes, bytes + expected * sizeof(T));
+    try {
+      core.submit(batch, std::move(seg), true, expected);
+    } catch (...) {
+      core.abandon(*batch);
+      throw;
+    }
+    return expected;
+  }
   std::size_t index = 0;   // input index of the current segment's first item
   // Items in the first segment. Packed items cost a memcpy each: one segment for all of them;
   // others are encoded while the workers start on the first few hundred.
