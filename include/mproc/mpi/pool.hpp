@@ -178,6 +178,17 @@ class ImapRange {
   std::optional<R> current_{};
 };
 
+// A task function, and not a closure with captures: its state does not travel between ranks yet
+// (mproc::Pool sends it with each chunk; the MPI messages do not carry it).
+template <class Fn>
+consteval bool check_mpi_task() {
+  static_assert(detail::check_task_function<Fn>());
+  static_assert(!detail::is_closure_task_v<Fn>,
+                "mproc::mpi::Pool: a closure with captures cannot be a task across ranks yet: "
+                "capture nothing and pass the values as task arguments");
+  return true;
+}
+
 class Pool {
  public:
   // MPI_Init. Rank 0: returns, the pool ready. Other ranks: runs the worker loop, then exits the
@@ -210,7 +221,7 @@ class Pool {
   auto starmap(F&& f, In&& inputs, std::size_t chunksize = 0) {
     using Tuple = std::ranges::range_value_t<In>;
     using Fn = std::decay_t<F>;
-    static_assert(detail::check_task_function<Fn>());
+    static_assert(check_mpi_task<Fn>());
     using R = std::remove_cvref_t<decltype(std::apply(std::declval<Fn&>(), std::declval<Tuple>()))>;
     detail::check_result_type<R>();
     auto batch = std::make_shared<detail::CollectBatch<R>>(
@@ -226,7 +237,7 @@ class Pool {
   auto try_map(F&& f, In&& inputs, std::size_t chunksize = 0) {
     using T = std::ranges::range_value_t<In>;
     using Fn = std::decay_t<F>;
-    static_assert(detail::check_task_function<Fn>());
+    static_assert(check_mpi_task<Fn>());
     using R = detail::task_result_t<Fn, T&&>;
     detail::check_result_type<R>();
     auto batch = std::make_shared<detail::TryBatch<R>>(
@@ -259,7 +270,7 @@ class Pool {
   template <class F, class... Args>
   auto apply_async(F&& f, Args&&... args) {
     using Fn = std::decay_t<F>;
-    static_assert(detail::check_task_function<Fn>());
+    static_assert(check_mpi_task<Fn>());
     using Tuple = std::tuple<std::decay_t<Args>...>;
     using R = detail::task_result_t<Fn, std::decay_t<Args>&&...>;
     detail::check_result_type<R>();
@@ -277,7 +288,7 @@ class Pool {
   auto map_async(F&& f, In&& inputs, std::size_t chunksize = 0) {
     using T = std::ranges::range_value_t<In>;
     using Fn = std::decay_t<F>;
-    static_assert(detail::check_task_function<Fn>());
+    static_assert(check_mpi_task<Fn>());
     using R = detail::task_result_t<Fn, T&&>;
     detail::check_result_type<R>();
     auto batch = std::make_shared<detail::CollectBatch<R>>(
@@ -332,7 +343,7 @@ class Pool {
     using V = std::views::all_t<In>;
     using T = std::ranges::range_value_t<V>;
     using Fn = std::decay_t<F>;
-    static_assert(detail::check_task_function<Fn>());
+    static_assert(check_mpi_task<Fn>());
     using R = detail::task_result_t<Fn, T&&>;
     static_assert(!std::is_void_v<R>, "mproc::mpi::Pool::imap: the task must return a value");
     detail::check_result_type<R>();

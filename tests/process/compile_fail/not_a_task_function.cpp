@@ -3,6 +3,7 @@
 // control cases must compile, so the failures are not for another reason.
 #include <string>
 
+#include "mproc/mpi/pool.hpp"
 #include "mproc/pool.hpp"
 #include "mproc/process.hpp"
 
@@ -26,5 +27,15 @@ int main() {
 #elif defined(MPROC_CASE_pool_value_capture)  // control
   mproc::Pool pool(1);
   (void)pool.map([k](int x) { return x * k; }, std::vector<int>{1});
+#elif defined(MPROC_CASE_mpi_pool_closure)  // closures do not travel between ranks yet
+  int argc = 0;
+  char** argv = nullptr;
+  mproc::mpi::Pool pool(argc, argv);
+  (void)pool.map([k](int x) { return x * k; }, std::vector<int>{1});
+#elif defined(MPROC_CASE_mpi_pool_function)  // control
+  int argc = 0;
+  char** argv = nullptr;
+  mproc::mpi::Pool pool(argc, argv);
+  (void)pool.map([](int x) { return x * 2; }, std::vector<int>{1});
 #endif
 }
