@@ -41,6 +41,11 @@
 
 namespace mproc {
 
+namespace mpi {
+class Pool;  // mpi/pool.hpp: hands out the same futures and ranges
+}  // namespace mpi
+
+// The pending result of apply_async / map_async, from mproc::Pool or mproc::mpi::Pool.
 template <class R>
 class Future {
  public:
@@ -67,12 +72,13 @@ class Future {
 
  private:
   friend class Pool;
-  Future(std::shared_ptr<detail::PoolCore> core, std::shared_ptr<detail::FutureBatch<R>> batch)
+  friend class mpi::Pool;
+  Future(std::shared_ptr<detail::CallCore> core, std::shared_ptr<detail::FutureBatch<R>> batch)
       : core_(std::move(core)), batch_(std::move(batch)) {}
   // Called with the core's lock held.
   [[nodiscard]] bool finished() const { return core_->progress_locked(*batch_).finished; }
 
-  std::shared_ptr<detail::PoolCore> core_;
+  std::shared_ptr<detail::CallCore> core_;
   std::shared_ptr<detail::FutureBatch<R>> batch_;
 };
 
@@ -103,7 +109,7 @@ class ImapRange {
     ImapRange* range_ = nullptr;
   };
 
-  ImapRange(std::shared_ptr<detail::PoolCore> core, std::shared_ptr<detail::StreamBatch<R>> batch,
+  ImapRange(std::shared_ptr<detail::CallCore> core, std::shared_ptr<detail::StreamBatch<R>> batch,
             V input, std::size_t min_window, std::size_t max_window)
       : core_(std::move(core)), batch_(std::move(batch)), input_(std::move(input)),
         window_(min_window), min_window_(min_window), max_window_(max_window) {
@@ -182,7 +188,7 @@ class ImapRange {
     current_.emplace(std::move(*next).value());
   }
 
-  std::shared_ptr<detail::PoolCore> core_;
+  std::shared_ptr<detail::CallCore> core_;
   std::shared_ptr<detail::StreamBatch<R>> batch_;
   V input_;
   std::ranges::iterator_t<V> it_{};
@@ -194,7 +200,7 @@ class ImapRange {
   std::size_t sent_ = 0;
   std::size_t taken_ = 0;
   std::size_t failed_ = 0;
-  std::unique_ptr<detail::PoolCore::Ticker> ticker_{};
+  std::unique_ptr<detail::CallCore::Ticker> ticker_{};
   bool started_ = false;
   bool started_feeding_ = false;
   bool input_done_ = false;

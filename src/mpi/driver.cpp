@@ -105,7 +105,8 @@ class Driver final : public detail::MpiCore {
   }
 
   bool wait(Batch&, const std::function<bool()>& pred,
-            std::optional<std::chrono::steady_clock::time_point> deadline) override {
+            std::optional<std::chrono::steady_clock::time_point> deadline,
+            const std::function<void(const BatchProgress&)>& /*on_progress*/) override {
     std::unique_lock lk(m_);
     if (deadline) return done_.wait_until(lk, *deadline, pred);
     done_.wait(lk, pred);

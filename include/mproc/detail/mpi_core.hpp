@@ -31,22 +31,12 @@ struct PoolOptions {
 
 namespace mproc::detail {
 
-class MpiCore {
+class MpiCore : public CallCore {
  public:
-  virtual ~MpiCore() = default;
   [[nodiscard]] virtual unsigned worker_ranks() const noexcept = 0;
   [[nodiscard]] virtual unsigned processes() const noexcept = 0;
-  // As PoolCore::submit. Throws PoolClosed after close()/terminate(), or Error when the batch's
-  // function cannot be named on the other ranks.
-  virtual void submit(const std::shared_ptr<Batch>& batch, std::shared_ptr<const Segment> items,
-                      bool last, std::size_t expected) = 0;
-  // Waits until pred() (evaluated with the core's lock held) or the deadline; returns pred().
-  virtual bool wait(Batch& batch, const std::function<bool()>& pred,
-                    std::optional<std::chrono::steady_clock::time_point> deadline) = 0;
-  [[nodiscard]] virtual BatchProgress progress(const Batch& batch) = 0;
-  [[nodiscard]] virtual BatchProgress progress_locked(const Batch& batch) const = 0;
-  virtual void abandon(Batch& batch) noexcept = 0;
-  virtual bool cancel(Batch& batch) = 0;
+  // submit: as PoolCore::submit. Throws PoolClosed after close()/terminate(), or Error when the
+  // batch's function cannot be named on the other ranks. wait: on_progress is not called.
   virtual void close() = 0;
   virtual void join() = 0;       // after close(): waits for the work, stops the worker ranks
   virtual void terminate() = 0;  // drops undispatched work (Cancelled), stops the worker ranks

@@ -159,10 +159,46 @@ struct BatchProgress {
   bool finished = false;  // input closed and every item completed
 };
 
-class PoolCore {
+// What a call's handles (mproc::Future, mproc::ImapRange) need of the engine that runs it:
+// PoolCore on this machine, MpiCore across MPI ranks (mpi/pool.hpp).
+class CallCore {
+ public:
+  virtual ~CallCore() = default;
+
+  // Hands items to the workers (see PoolCore::submit).
+  virtual void submit(const std::shared_ptr<Batch>& batch, std::shared_ptr<const Segment> items,
+                      bool last, std::size_t expected = 0) = 0;
+  // Waits until pred() (evaluated with the core's lock held) or the deadline; returns pred().
+  // on_progress (optional) is called with the batch's counts on every wake-up.
+  virtual bool wait(Batch& batch, const std::function<bool()>& pred,
+                    std::optional<std::chrono::steady_clock::time_point> deadline,
+                    const std::function<void(const BatchProgress&)>& on_progress = {}) = 0;
+  [[nodiscard]] virtual BatchProgress progress(const Batch& batch) = 0;
+  // The same, for a pred() passed to wait() (the lock is held there).
+  [[nodiscard]] virtual BatchProgress progress_locked(const Batch& batch) const = 0;
+  // The consumer of a streaming batch went away: drop its undispatched items; results of items
+  // already running are discarded.
+  virtual void abandon(Batch& batch) noexcept = 0;
+  // Drops a batch's undispatched items, failing them with Cancelled. True if nothing of it had
+  // reached a worker (the whole batch is cancelled).
+  virtual bool cancel(Batch& batch) = 0;
+
+  // The progress display of a streaming call (imap): nullptr when there is none.
+  class Ticker {
+   public:
+    virtual ~Ticker() = default;
+    virtual void update(std::size_t done, std::size_t failed) = 0;
+    virtual void finish(bool ok) noexcept = 0;
+  };
+  [[nodiscard]] virtual std::unique_ptr<Ticker> start_progress(std::optional<std::size_t>) {
+    return nullptr;
+  }
+};
+
+class PoolCore final : public CallCore {
  public:
   explicit PoolCore(PoolOptions options);  // starts the supervisor and the workers
-  ~PoolCore();                             // terminate() if still running
+  ~PoolCore() override;                    // terminate() if still running
   PoolCore(const PoolCore&) = delete;
   PoolCore& operator=(const PoolCore&) = delete;
 
@@ -174,36 +210,21 @@ class PoolCore {
   // `expected` (0: unknown) is the batch's whole item count, known before all of it is submitted;
   // it sizes the chunks.
   void submit(const std::shared_ptr<Batch>& batch, std::shared_ptr<const Segment> items,
-              bool last, std::size_t expected = 0);
+              bool last, std::size_t expected = 0) override;
 
-  // Waits until pred() (evaluated with the lock held) or the deadline; returns pred().
   // While waiting it helps: drains results, dispatches, spins briefly before sleeping.
-  // on_progress (optional) is called with the batch's counts on every wake-up.
   bool wait(Batch& batch, const std::function<bool()>& pred,
             std::optional<std::chrono::steady_clock::time_point> deadline,
-            const std::function<void(const BatchProgress&)>& on_progress = {});
+            const std::function<void(const BatchProgress&)>& on_progress = {}) override;
   // wait() until the batch finished, drawing the pool's progress bar / calling its progress
   // callback (PoolOptions) on the way; `total` is the batch's item count.
   void wait_all(Batch& batch, std::optional<std::size_t> total);
-  [[nodiscard]] BatchProgress progress(const Batch& batch);
-  // The same, for a pred() passed to wait() (the lock is held there).
-  [[nodiscard]] BatchProgress progress_locked(const Batch& batch) const;
-  // The consumer of a streaming batch went away: drop its undispatched items; results of items
-  // already running are discarded.
-  void abandon(Batch& batch) noexcept;
-
-  // The progress display of a streaming call (imap): nullptr when the options ask for none.
-  class Ticker {
-   public:
-    virtual ~Ticker() = default;
-    virtual void update(std::size_t done, std::size_t failed) = 0;
-    virtual void finish(bool ok) noexcept = 0;
-  };
-  [[nodiscard]] std::unique_ptr<Ticker> start_progress(std::optional<std::size_t> total);
-
-  // Drops a batch's undispatched items, failing them with Cancelled. True if nothing of it had
-  // reached a worker (the whole batch is cancelled).
-  bool cancel(Batch& batch);
+  [[nodiscard]] BatchProgress progress(const Batch& batch) override;
+  [[nodiscard]] BatchProgress progress_locked(const Batch& batch) const override;
+  void abandon(Batch& batch) noexcept override;
+  // The pool's bar or progress callback, when the options ask for one.
+  [[nodiscard]] std::unique_ptr<Ticker> start_progress(std::optional<std::size_t> total) override;
+  bool cancel(Batch& batch) override;
 
   void close();
   void join();

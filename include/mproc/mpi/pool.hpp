@@ -43,140 +43,16 @@
 
 #include "mproc/detail/mpi_core.hpp"
 #include "mproc/detail/pool_batch.hpp"
+#include "mproc/pool.hpp"
 #include "mproc/error.hpp"
 
 namespace mproc::mpi {
 
+// The same result handles as mproc::Pool's (pool.hpp): a call's Future, and imap's lazy range.
 template <class R>
-class Future {
- public:
-  Future() = default;
-  // Waits for the value and returns it, or rethrows the task's error. The value can be taken
-  // once.
-  R get() {
-    wait();
-    return batch_->take();
-  }
-  void wait() const {
-    core_->wait(
-        *batch_, [this] { return finished(); }, std::nullopt);
-  }
-  // True when the result is ready.
-  template <class Rep, class Period>
-  [[nodiscard]] bool wait_for(std::chrono::duration<Rep, Period> timeout) const {
-    const auto deadline = std::chrono::steady_clock::now() +
-                          std::chrono::duration_cast<std::chrono::steady_clock::duration>(timeout);
-    return core_->wait(
-        *batch_, [this] { return finished(); }, deadline);
-  }
-  [[nodiscard]] bool ready() const { return core_->progress(*batch_).finished; }
-  // Cancels the call if no rank has been sent any of it; get() then throws Cancelled.
-  bool cancel() { return core_->cancel(*batch_); }
-  [[nodiscard]] bool valid() const noexcept { return batch_ != nullptr; }
-
- private:
-  friend class Pool;
-  Future(std::shared_ptr<detail::MpiCore> core, std::shared_ptr<detail::FutureBatch<R>> batch)
-      : core_(std::move(core)), batch_(std::move(batch)) {}
-  [[nodiscard]] bool finished() const { return core_->progress_locked(*batch_).finished; }
-
-  std::shared_ptr<detail::MpiCore> core_;
-  std::shared_ptr<detail::FutureBatch<R>> batch_;
-};
-
-// The lazy result range of imap / imap_unordered (as mproc::ImapRange): input is read and sent
-// a bounded window ahead of the consumer; a failed item rethrows its error from begin()/++.
+using Future = mproc::Future<R>;
 template <class R, class V>
-class ImapRange {
- public:
-  class iterator {
-   public:
-    using value_type = R;
-    using difference_type = std::ptrdiff_t;
-    iterator() = default;
-    R& operator*() const { return *range_->current_; }
-    R* operator->() const { return &*range_->current_; }
-    iterator& operator++() {
-      range_->advance();
-      return *this;
-    }
-    void operator++(int) { ++*this; }
-    friend bool operator==(const iterator& it, std::default_sentinel_t) { return it.at_end(); }
-
-   private:
-    friend class ImapRange;
-    explicit iterator(ImapRange* r) : range_(r) {}
-    [[nodiscard]] bool at_end() const { return !range_->current_; }
-    ImapRange* range_ = nullptr;
-  };
-
-  ImapRange(std::shared_ptr<detail::MpiCore> core, std::shared_ptr<detail::StreamBatch<R>> batch,
-            V input, std::size_t window)
-      : core_(std::move(core)),
-        batch_(std::move(batch)),
-        input_(std::move(input)),
-        window_(window) {}
-  ImapRange(ImapRange&&) noexcept = default;  // (begin() must not have been called)
-  ImapRange& operator=(ImapRange&&) = delete;
-  ImapRange(const ImapRange&) = delete;
-  ImapRange& operator=(const ImapRange&) = delete;
-  ~ImapRange() {
-    if (batch_) core_->abandon(*batch_);
-  }
-
-  iterator begin() {
-    if (!started_) {
-      started_ = true;
-      it_ = std::ranges::begin(input_);
-      advance();
-    }
-    return iterator(this);
-  }
-  std::default_sentinel_t end() const noexcept { return {}; }
-
- private:
-  void feed() {
-    if (started_feeding_ && sent_ - taken_ > window_ / 2) return;
-    started_feeding_ = true;
-    auto seg = std::make_shared<detail::Segment>();
-    seg->first_index = sent_;
-    while (sent_ + seg->size() - taken_ < window_ && it_ != std::ranges::end(input_)) {
-      detail::append_item<std::ranges::range_value_t<V>>(*seg, *it_);
-      ++it_;
-    }
-    input_done_ = it_ == std::ranges::end(input_);
-    sent_ += seg->size();
-    core_->submit(batch_, std::move(seg), input_done_, 0);
-  }
-  void advance() {
-    current_.reset();
-    if (taken_ == sent_ && input_done_) return;
-    feed();
-    if (taken_ == sent_ && input_done_) return;  // the input was empty
-    if (ready_.empty()) {
-      core_->wait(
-          *batch_, [&] { return batch_->take_ready(ready_) != 0; }, std::nullopt);
-    }
-    std::optional<Result<R>> next(std::move(ready_.front()));
-    ready_.pop_front();
-    ++taken_;
-    if (!next->ok()) std::rethrow_exception(next->error());
-    current_.emplace(std::move(*next).value());
-  }
-
-  std::shared_ptr<detail::MpiCore> core_;
-  std::shared_ptr<detail::StreamBatch<R>> batch_;
-  V input_;
-  std::ranges::iterator_t<V> it_{};
-  std::size_t window_;
-  std::deque<Result<R>> ready_{};
-  std::size_t sent_ = 0;
-  std::size_t taken_ = 0;
-  bool started_ = false;
-  bool started_feeding_ = false;
-  bool input_done_ = false;
-  std::optional<R> current_{};
-};
+using ImapRange = mproc::ImapRange<R, V>;
 
 // A task function, and not a closure with captures: its state does not travel between ranks yet
 // (mproc::Pool sends it with each chunk; the MPI messages do not carry it).
@@ -354,7 +230,7 @@ class Pool {
     const std::size_t per = std::max<std::size_t>(chunksize, 64);
     const std::size_t window = std::max<std::size_t>(1024, std::size_t{processes()} * 4 * per);
     return ImapRange<R, V>(core_, std::move(batch), std::views::all(std::forward<In>(inputs)),
-                           window);
+                           window, window);
   }
 
   std::shared_ptr<detail::MpiCore> core_;
