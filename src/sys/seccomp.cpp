@@ -57,6 +57,13 @@ void allow(scmp_filter_ctx ctx, const char* name) {
   }
 }
 
+// Argument `index` compared as `op` with a (and b: for SCMP_CMP_MASKED_EQ, a is the mask and b
+// the value). libseccomp's SCMP_A<n> macros leave datum_b out, which clang's
+// -Wmissing-field-initializers refuses.
+scmp_arg_cmp arg(unsigned index, scmp_compare op, scmp_datum_t a, scmp_datum_t b = 0) {
+  return scmp_arg_cmp{index, op, a, b};
+}
+
 // Allowed when argument `arg` compares as given.
 void allow_if(scmp_filter_ctx ctx, const char* name, scmp_arg_cmp cmp) {
   const int nr = resolve(name);
@@ -109,23 +116,23 @@ void enter_sandbox(const SandboxPolicy& policy) {
   const auto self = static_cast<scmp_datum_t>(::getpid());
   // Threads, not processes: clone with CLONE_THREAD; clone3's flags are out of a filter's
   // sight, so it is ENOSYS and glibc falls back to clone.
-  allow_if(f.ctx, "clone", SCMP_A0(SCMP_CMP_MASKED_EQ, CLONE_THREAD, CLONE_THREAD));
+  allow_if(f.ctx, "clone", arg(0, SCMP_CMP_MASKED_EQ, CLONE_THREAD, CLONE_THREAD));
   if (const int nr = resolve("clone3"); nr != __NR_SCMP_ERROR) {
     if (const int rc = seccomp_rule_add(f.ctx, SCMP_ACT_ERRNO(ENOSYS), nr, 0); rc < 0) {
       fail("seccomp_rule_add", rc);
     }
   }
   // Signals to itself only (raise, abort, the crash handler's re-raise).
-  allow_if(f.ctx, "tgkill", SCMP_A0(SCMP_CMP_EQ, self));
-  allow_if(f.ctx, "kill", SCMP_A0(SCMP_CMP_EQ, self));
-  allow_if(f.ctx, "rt_tgsigqueueinfo", SCMP_A0(SCMP_CMP_EQ, self));
+  allow_if(f.ctx, "tgkill", arg(0, SCMP_CMP_EQ, self));
+  allow_if(f.ctx, "kill", arg(0, SCMP_CMP_EQ, self));
+  allow_if(f.ctx, "rt_tgsigqueueinfo", arg(0, SCMP_CMP_EQ, self));
   // fstat through its modern forms (an fd, no path), isatty, reading limits, naming threads.
-  allow_if(f.ctx, "newfstatat", SCMP_A3(SCMP_CMP_MASKED_EQ, AT_EMPTY_PATH, AT_EMPTY_PATH));
-  allow_if(f.ctx, "statx", SCMP_A2(SCMP_CMP_MASKED_EQ, AT_EMPTY_PATH, AT_EMPTY_PATH));
-  allow_if(f.ctx, "ioctl", SCMP_A1(SCMP_CMP_EQ, TCGETS));
-  allow_if(f.ctx, "prlimit64", SCMP_A2(SCMP_CMP_EQ, 0));
-  allow_if(f.ctx, "prctl", SCMP_A0(SCMP_CMP_EQ, PR_SET_NAME));
-  allow_if(f.ctx, "prctl", SCMP_A0(SCMP_CMP_EQ, PR_GET_NAME));
+  allow_if(f.ctx, "newfstatat", arg(3, SCMP_CMP_MASKED_EQ, AT_EMPTY_PATH, AT_EMPTY_PATH));
+  allow_if(f.ctx, "statx", arg(2, SCMP_CMP_MASKED_EQ, AT_EMPTY_PATH, AT_EMPTY_PATH));
+  allow_if(f.ctx, "ioctl", arg(1, SCMP_CMP_EQ, TCGETS));
+  allow_if(f.ctx, "prlimit64", arg(2, SCMP_CMP_EQ, 0));
+  allow_if(f.ctx, "prctl", arg(0, SCMP_CMP_EQ, PR_SET_NAME));
+  allow_if(f.ctx, "prctl", arg(0, SCMP_CMP_EQ, PR_GET_NAME));
   if (const int rc = seccomp_load(f.ctx); rc < 0) fail("seccomp_load", rc);
 }
 
