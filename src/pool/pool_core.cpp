@@ -927,7 +927,9 @@ struct PoolCore::State {
         // room that a worker freed in its task ring (for a waiting chunk or a big message).
         bool pending = false;
         for (auto& w : workers) {
-          if (w->pid != 0 && !w->channel->results().empty()) pending = true;
+          // (Not a corrupt channel: its garbage is never drained, and waiting for it to empty
+          // kept this loop from epoll, where the killed worker's death is seen: a busy hang.)
+          if (w->pid != 0 && !w->corrupt && !w->channel->results().empty()) pending = true;
         }
         if (dispatch()) pending = true;
         if (pending) continue;

@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <cstdint>
 #include <cstdio>
 #include <cerrno>
 #include <chrono>
@@ -366,6 +367,69 @@ TEST_P(PoolReliability, AWorkerMapsOnlyItsOwnChannel) {
   mproc::Pool pool(opts(4));
   auto counts = pool.map(channels_mapped, std::views::iota(0, 64), 1);
   for (int c : counts) EXPECT_EQ(c, 1);
+}
+
+// A task gone wild on its own channel (issue 10's hostile worker): item 5 fills its worker's
+// whole channel mapping, both rings and the status page, with pseudo-random bytes, then returns.
+int scribble_on_5(int x) {
+  if (x != 5) return x;
+  FILE* maps = std::fopen("/proc/self/maps", "re");
+  if (maps == nullptr) return -1;
+  char line[512];
+  while (std::fgets(line, sizeof line, maps) != nullptr) {
+    unsigned long lo = 0, hi = 0;
+    char perms[8] = {};
+    if (std::sscanf(line, "%lx-%lx %7s", &lo, &hi, perms) != 3) continue;
+    const unsigned long size = hi - lo;
+    if (perms[3] == 's' && size > (8ul << 20) && size <= (8ul << 20) + (64ul << 10)) {
+      std::uint64_t state = 0x9e3779b97f4a7c15ull;
+      auto* p = reinterpret_cast<std::uint64_t*>(lo);
+      for (unsigned long i = 0; i < size / 8; ++i) {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        p[i] = state;
+      }
+    }
+  }
+  std::fclose(maps);
+  return x;
+}
+
+TEST_P(PoolReliability, H_AWorkerThatScribblesOnItsChannelIsReplacedAndThePoolGoesOn) {
+  mproc::Pool pool(opts(2));
+  const auto out = pool.try_map(scribble_on_5, std::views::iota(0, 20), 1);  // returns: no hang
+  ASSERT_EQ(out.size(), 20u);
+  int failed = 0;
+  for (int i = 0; i < 20; ++i) {
+    const auto& r = out[static_cast<std::size_t>(i)];
+    if (r.ok()) {
+      EXPECT_EQ(r.value(), i);  // never a garbage value
+      continue;
+    }
+    ++failed;
+    EXPECT_THROW(std::rethrow_exception(r.error()), mproc::Error);  // the worker's items only
+  }
+  // Item 5's result went into garbage: it fails, or (its worker's status page being garbage too,
+  // the parent cannot tell that it ran) it runs again on a fresh worker and gives 5.
+  EXPECT_LE(failed, 4);  // the rest of its chunks were handed to a fresh worker
+  // Garbage can also read as an empty ring: then the parent learns of it only when the worker,
+  // handed its next task, finds its channel corrupt and exits (code 4) — one more item fails as
+  // WorkerCrashed. After that the pool is whole again.
+  const auto next = pool.try_map(square, std::views::iota(0, 100), 1);
+  int next_failed = 0;
+  for (int i = 0; i < 100; ++i) {
+    const auto& r = next[static_cast<std::size_t>(i)];
+    if (r.ok()) {
+      EXPECT_EQ(r.value(), i * i);
+    } else {
+      ++next_failed;
+      EXPECT_THROW(std::rethrow_exception(r.error()), mproc::WorkerCrashed);
+    }
+  }
+  EXPECT_LE(next_failed, 1);
+  const auto again = pool.map(square, std::views::iota(0, 100));
+  EXPECT_EQ(again[99], 99 * 99);
 }
 
 // D3: a pool made in a thread that then exits keeps its workers (PDEATHSIG is thread-scoped).
