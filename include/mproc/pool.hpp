@@ -235,9 +235,9 @@ class Pool {
   auto map(F&& f, In&& inputs, std::size_t chunksize = 0) {
     using T = std::ranges::range_value_t<In>;
     using Fn = std::decay_t<F>;
-    auto batch = make_collect<Fn, T>(f, chunksize, &detail::invoke_one<Fn, T>, inputs);
-    detail::prepare_one<Fn, T>(*batch);
-    detail::attach_closure<Fn>(*batch, f);
+    static_assert(detail::check_task_function<Fn>());
+    auto batch = detail::one_arg_batch<detail::CollectBatch, Fn, T>(f, chunksize,
+                                                                   detail::size_hint(inputs));
     const std::size_t n = detail::submit_range(*core_, batch, inputs);
     core_->wait_all(*batch, n);
     return batch->take();
@@ -249,12 +249,8 @@ class Pool {
     using Tuple = std::ranges::range_value_t<In>;
     using Fn = std::decay_t<F>;
     static_assert(detail::check_task_function<Fn>());
-    using R = std::remove_cvref_t<decltype(std::apply(std::declval<Fn&>(), std::declval<Tuple>()))>;
-    detail::check_result_type<R>();
-    auto batch = std::make_shared<detail::CollectBatch<R>>(
-        &detail::invoke_apply<Fn, Tuple>, detail::fn_word<Fn>(f), chunksize, size_hint(inputs));
-    detail::prepare_apply<Fn, Tuple>(*batch);
-    detail::attach_closure<Fn>(*batch, f);
+    auto batch = detail::tuple_arg_batch<detail::CollectBatch, Fn, Tuple>(
+        f, chunksize, detail::size_hint(inputs));
     const std::size_t n = detail::submit_range(*core_, batch, inputs);
     core_->wait_all(*batch, n);
     return batch->take();
@@ -266,12 +262,8 @@ class Pool {
     using T = std::ranges::range_value_t<In>;
     using Fn = std::decay_t<F>;
     static_assert(detail::check_task_function<Fn>());
-    using R = detail::task_result_t<Fn, T&&>;
-    detail::check_result_type<R>();
-    auto batch = std::make_shared<detail::TryBatch<R>>(
-        &detail::invoke_one<Fn, T>, detail::fn_word<Fn>(f), chunksize, size_hint(inputs));
-    detail::prepare_one<Fn, T>(*batch);
-    detail::attach_closure<Fn>(*batch, f);
+    auto batch =
+        detail::one_arg_batch<detail::TryBatch, Fn, T>(f, chunksize, detail::size_hint(inputs));
     const std::size_t n = detail::submit_range(*core_, batch, inputs);
     core_->wait_all(*batch, n);
     return batch->take(n);
@@ -301,16 +293,11 @@ class Pool {
     using Fn = std::decay_t<F>;
     static_assert(detail::check_task_function<Fn>());
     using Tuple = std::tuple<std::decay_t<Args>...>;
-    using R = detail::task_result_t<Fn, std::decay_t<Args>&&...>;
-    detail::check_result_type<R>();
-    auto batch = std::make_shared<detail::ApplyBatch<R>>(&detail::invoke_apply<Fn, Tuple>,
-                                                         detail::fn_word<Fn>(f), 1);
-    detail::prepare_apply<Fn, Tuple>(*batch);
-    detail::attach_closure<Fn>(*batch, f);
+    auto batch = detail::tuple_arg_batch<detail::ApplyBatch, Fn, Tuple>(f, std::size_t{1});
     auto seg = std::make_shared<detail::Segment>();
     detail::append_item<Tuple>(*seg, Tuple(std::forward<Args>(args)...));
     core_->submit(batch, std::move(seg), true);
-    return Future<R>(core_, std::move(batch));
+    return Future<detail::task_result_t<Fn, std::decay_t<Args>&&...>>(core_, std::move(batch));
   }
 
   // map, without waiting: Future<std::vector<R>> (Future<void> for a void task).
@@ -318,9 +305,9 @@ class Pool {
   auto map_async(F&& f, In&& inputs, std::size_t chunksize = 0) {
     using T = std::ranges::range_value_t<In>;
     using Fn = std::decay_t<F>;
-    auto batch = make_collect<Fn, T>(f, chunksize, &detail::invoke_one<Fn, T>, inputs);
-    detail::prepare_one<Fn, T>(*batch);
-    detail::attach_closure<Fn>(*batch, f);
+    static_assert(detail::check_task_function<Fn>());
+    auto batch = detail::one_arg_batch<detail::CollectBatch, Fn, T>(f, chunksize,
+                                                                   detail::size_hint(inputs));
     detail::submit_range(*core_, batch, inputs);
     using Out = decltype(batch->take());
     return Future<Out>(core_, std::shared_ptr<detail::FutureBatch<Out>>(batch));
@@ -339,24 +326,6 @@ class Pool {
   [[nodiscard]] std::vector<int> worker_pids() const { return core_->worker_pids(); }
 
  private:
-  template <class In>
-  static std::size_t size_hint(In& inputs) {
-    if constexpr (std::ranges::sized_range<In>) {
-      return static_cast<std::size_t>(std::ranges::size(inputs));
-    } else {
-      return 0;
-    }
-  }
-
-  template <class Fn, class T, class F, class In>
-  auto make_collect(const F& f, std::size_t chunksize, detail::ItemInvoker invoker, In& inputs) {
-    static_assert(detail::check_task_function<Fn>());
-    using R = detail::task_result_t<Fn, T&&>;
-    detail::check_result_type<R>();
-    return std::make_shared<detail::CollectBatch<R>>(invoker, detail::fn_word<Fn>(f), chunksize,
-                                                     size_hint(inputs));
-  }
-
   template <class F, class In>
   auto make_imap(const F& f, In&& inputs, std::size_t chunksize, bool ordered) {
     using V = std::views::all_t<In>;
@@ -365,12 +334,7 @@ class Pool {
     static_assert(detail::check_task_function<Fn>());
     using R = detail::task_result_t<Fn, T&&>;
     static_assert(!std::is_void_v<R>, "mproc::Pool::imap: the task must return a value");
-    detail::check_result_type<R>();
-    auto batch = std::make_shared<detail::StreamBatch<R>>(&detail::invoke_one<Fn, T>,
-                                                          detail::fn_word<Fn>(f), chunksize,
-                                                          ordered);
-    detail::prepare_one<Fn, T>(*batch);
-    detail::attach_closure<Fn>(*batch, f);
+    auto batch = detail::one_arg_batch<detail::StreamBatch, Fn, T>(f, chunksize, ordered);
     // In flight: at least a few chunks per worker; at most 16 MiB of encoded input or 16384
     // items per worker, whichever is less (ImapRange::feed).
     const std::size_t per = std::max<std::size_t>(chunksize, 1);

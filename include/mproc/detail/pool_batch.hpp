@@ -617,5 +617,41 @@ class StreamBatch final : public Batch {
   std::deque<Result<R>> arrived_{};
 };
 
+// --- a call's batch, for mproc::Pool and mproc::mpi::Pool ------------------------------------
+
+// The input count of a sized range (0: unknown), to size a call's result storage.
+template <class In>
+std::size_t size_hint(In& inputs) {
+  if constexpr (std::ranges::sized_range<In>) {
+    return static_cast<std::size_t>(std::ranges::size(inputs));
+  } else {
+    return 0;
+  }
+}
+
+// The batch of a call running f on one T per item (map, try_map, imap, map_async): B<R> for f's
+// result R, with f's invoker, the packed path, the spawned workers' binding and a closure's
+// state. `args` follow (invoker, fn) in B's constructor.
+template <template <class> class B, class F, class T, class... A>
+auto one_arg_batch(const F& f, A... args) {
+  using R = task_result_t<F, T&&>;
+  check_result_type<R>();
+  auto b = std::make_shared<B<R>>(&invoke_one<F, T>, fn_word<F>(f), args...);
+  prepare_one<F, T>(*b);
+  attach_closure<F>(*b, f);
+  return b;
+}
+
+// The same for a call running f on a tuple of arguments per item (starmap, apply_async).
+template <template <class> class B, class F, class Tuple, class... A>
+auto tuple_arg_batch(const F& f, A... args) {
+  using R = std::remove_cvref_t<decltype(std::apply(std::declval<F&>(), std::declval<Tuple>()))>;
+  check_result_type<R>();
+  auto b = std::make_shared<B<R>>(&invoke_apply<F, Tuple>, fn_word<F>(f), args...);
+  prepare_apply<F, Tuple>(*b);
+  attach_closure<F>(*b, f);
+  return b;
+}
+
 }  // namespace detail
 }  // namespace mproc

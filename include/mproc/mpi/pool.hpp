@@ -98,11 +98,8 @@ class Pool {
     using Tuple = std::ranges::range_value_t<In>;
     using Fn = std::decay_t<F>;
     static_assert(check_mpi_task<Fn>());
-    using R = std::remove_cvref_t<decltype(std::apply(std::declval<Fn&>(), std::declval<Tuple>()))>;
-    detail::check_result_type<R>();
-    auto batch = std::make_shared<detail::CollectBatch<R>>(
-        &detail::invoke_apply<Fn, Tuple>, detail::fn_word<Fn>(f), chunksize, size_hint(inputs));
-    detail::prepare_apply<Fn, Tuple>(*batch);
+    auto batch = detail::tuple_arg_batch<detail::CollectBatch, Fn, Tuple>(
+        f, chunksize, detail::size_hint(inputs));
     const std::size_t n = submit_all(batch, inputs);
     wait_finished(*batch, n);
     return batch->take();
@@ -114,11 +111,8 @@ class Pool {
     using T = std::ranges::range_value_t<In>;
     using Fn = std::decay_t<F>;
     static_assert(check_mpi_task<Fn>());
-    using R = detail::task_result_t<Fn, T&&>;
-    detail::check_result_type<R>();
-    auto batch = std::make_shared<detail::TryBatch<R>>(
-        &detail::invoke_one<Fn, T>, detail::fn_word<Fn>(f), chunksize, size_hint(inputs));
-    detail::prepare_one<Fn, T>(*batch);
+    auto batch =
+        detail::one_arg_batch<detail::TryBatch, Fn, T>(f, chunksize, detail::size_hint(inputs));
     const std::size_t n = submit_all(batch, inputs);
     wait_finished(*batch, n);
     return batch->take(n);
@@ -148,15 +142,11 @@ class Pool {
     using Fn = std::decay_t<F>;
     static_assert(check_mpi_task<Fn>());
     using Tuple = std::tuple<std::decay_t<Args>...>;
-    using R = detail::task_result_t<Fn, std::decay_t<Args>&&...>;
-    detail::check_result_type<R>();
-    auto batch = std::make_shared<detail::ApplyBatch<R>>(&detail::invoke_apply<Fn, Tuple>,
-                                                         detail::fn_word<Fn>(f), 1);
-    detail::prepare_apply<Fn, Tuple>(*batch);
+    auto batch = detail::tuple_arg_batch<detail::ApplyBatch, Fn, Tuple>(f, std::size_t{1});
     auto seg = std::make_shared<detail::Segment>();
     detail::append_item<Tuple>(*seg, Tuple(std::forward<Args>(args)...));
     core_->submit(batch, std::move(seg), true, 1);
-    return Future<R>(core_, std::move(batch));
+    return Future<detail::task_result_t<Fn, std::decay_t<Args>&&...>>(core_, std::move(batch));
   }
 
   // map, without waiting: Future<std::vector<R>> (Future<void> for a void task).
@@ -165,11 +155,8 @@ class Pool {
     using T = std::ranges::range_value_t<In>;
     using Fn = std::decay_t<F>;
     static_assert(check_mpi_task<Fn>());
-    using R = detail::task_result_t<Fn, T&&>;
-    detail::check_result_type<R>();
-    auto batch = std::make_shared<detail::CollectBatch<R>>(
-        &detail::invoke_one<Fn, T>, detail::fn_word<Fn>(f), chunksize, size_hint(inputs));
-    detail::prepare_one<Fn, T>(*batch);
+    auto batch = detail::one_arg_batch<detail::CollectBatch, Fn, T>(f, chunksize,
+                                                                   detail::size_hint(inputs));
     submit_all(batch, inputs);
     using Out = decltype(batch->take());
     return Future<Out>(core_, std::shared_ptr<detail::FutureBatch<Out>>(batch));
@@ -188,15 +175,6 @@ class Pool {
   [[nodiscard]] unsigned processes() const noexcept { return core_->processes(); }
 
  private:
-  template <class In>
-  static std::size_t size_hint(In& inputs) {
-    if constexpr (std::ranges::sized_range<In>) {
-      return static_cast<std::size_t>(std::ranges::size(inputs));
-    } else {
-      return 0;
-    }
-  }
-
   // Encodes every input (one segment: the driver cuts it into chunks) and submits it; returns
   // the item count. An input that cannot be encoded fails the call before anything is sent.
   template <class In>
@@ -222,10 +200,7 @@ class Pool {
     static_assert(check_mpi_task<Fn>());
     using R = detail::task_result_t<Fn, T&&>;
     static_assert(!std::is_void_v<R>, "mproc::mpi::Pool::imap: the task must return a value");
-    detail::check_result_type<R>();
-    auto batch = std::make_shared<detail::StreamBatch<R>>(
-        &detail::invoke_one<Fn, T>, detail::fn_word<Fn>(f), chunksize, ordered);
-    detail::prepare_one<Fn, T>(*batch);
+    auto batch = detail::one_arg_batch<detail::StreamBatch, Fn, T>(f, chunksize, ordered);
     // In flight: a few chunks per worker process, at least 1024 items.
     const std::size_t per = std::max<std::size_t>(chunksize, 64);
     const std::size_t window = std::max<std::size_t>(1024, std::size_t{processes()} * 4 * per);
