@@ -44,14 +44,19 @@ SharedMapping::~SharedMapping() {
 }
 
 namespace {
-// The first two fields of /proc/self/statm: total program size and resident set, in pages.
+// The first two fields of /proc/self/statm text: total program size and resident set, in bytes.
+std::optional<std::pair<std::size_t, std::size_t>> parse_statm(const char* text) noexcept {
+  unsigned long long size = 0, resident = 0;
+  if (std::sscanf(text, "%llu %llu", &size, &resident) != 2) return std::nullopt;
+  const auto page = static_cast<std::size_t>(::sysconf(_SC_PAGESIZE));
+  return std::pair{static_cast<std::size_t>(size) * page,
+                   static_cast<std::size_t>(resident) * page};
+}
+
 std::optional<std::pair<std::size_t, std::size_t>> statm() noexcept {
   auto text = read_text_file("/proc/self/statm");
   if (!text) return std::nullopt;
-  unsigned long long size = 0, resident = 0;
-  if (std::sscanf(text->c_str(), "%llu %llu", &size, &resident) != 2) return std::nullopt;
-  const auto page = static_cast<std::size_t>(::sysconf(_SC_PAGESIZE));
-  return std::pair{static_cast<std::size_t>(size) * page, static_cast<std::size_t>(resident) * page};
+  return parse_statm(text->c_str());
 }
 }  // namespace
 
@@ -75,9 +80,9 @@ std::optional<std::size_t> ResidentSet::bytes() const noexcept {
   } while (n < 0 && errno == EINTR);
   if (n <= 0) return std::nullopt;
   buf[n] = '\0';
-  unsigned long long size = 0, resident = 0;
-  if (std::sscanf(buf, "%llu %llu", &size, &resident) != 2) return std::nullopt;
-  return static_cast<std::size_t>(resident) * static_cast<std::size_t>(::sysconf(_SC_PAGESIZE));
+  const auto s = parse_statm(buf);
+  if (!s) return std::nullopt;
+  return s->second;
 }
 
 bool limit_address_space_growth(std::size_t extra) noexcept {

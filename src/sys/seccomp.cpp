@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdint>
 #include <string>
 
 #include "mproc/error.hpp"
@@ -49,13 +50,18 @@ constexpr const char* kAllowed[] = {
 
 int resolve(const char* name) { return seccomp_syscall_resolve_name(name); }
 
-void allow(scmp_filter_ctx ctx, const char* name) {
+// `action` for the system call `name`, when each comparison holds. A name this architecture does
+// not have (e.g. arm64's pipe) is skipped.
+template <class... Cmp>
+void add_rule(scmp_filter_ctx ctx, std::uint32_t action, const char* name, Cmp... cmps) {
   const int nr = resolve(name);
-  if (nr == __NR_SCMP_ERROR) return;  // not a system call of this architecture (e.g. arm64's pipe)
-  if (const int rc = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, nr, 0); rc < 0) {
+  if (nr == __NR_SCMP_ERROR) return;
+  if (const int rc = seccomp_rule_add(ctx, action, nr, sizeof...(Cmp), cmps...); rc < 0) {
     fail("seccomp_rule_add", rc);
   }
 }
+
+void allow(scmp_filter_ctx ctx, const char* name) { add_rule(ctx, SCMP_ACT_ALLOW, name); }
 
 // Argument `index` compared as `op` with a (and b: for SCMP_CMP_MASKED_EQ, a is the mask and b
 // the value). libseccomp's SCMP_A<n> macros leave datum_b out, which clang's
@@ -64,13 +70,9 @@ scmp_arg_cmp arg(unsigned index, scmp_compare op, scmp_datum_t a, scmp_datum_t b
   return scmp_arg_cmp{index, op, a, b};
 }
 
-// Allowed when argument `arg` compares as given.
+// Allowed when the argument compares as given.
 void allow_if(scmp_filter_ctx ctx, const char* name, scmp_arg_cmp cmp) {
-  const int nr = resolve(name);
-  if (nr == __NR_SCMP_ERROR) return;
-  if (const int rc = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, nr, 1, cmp); rc < 0) {
-    fail("seccomp_rule_add", rc);
-  }
+  add_rule(ctx, SCMP_ACT_ALLOW, name, cmp);
 }
 
 void set_limit(int resource, std::uint64_t value, const char* what) {
@@ -117,11 +119,7 @@ void enter_sandbox(const SandboxPolicy& policy) {
   // Threads, not processes: clone with CLONE_THREAD; clone3's flags are out of a filter's
   // sight, so it is ENOSYS and glibc falls back to clone.
   allow_if(f.ctx, "clone", arg(0, SCMP_CMP_MASKED_EQ, CLONE_THREAD, CLONE_THREAD));
-  if (const int nr = resolve("clone3"); nr != __NR_SCMP_ERROR) {
-    if (const int rc = seccomp_rule_add(f.ctx, SCMP_ACT_ERRNO(ENOSYS), nr, 0); rc < 0) {
-      fail("seccomp_rule_add", rc);
-    }
-  }
+  add_rule(f.ctx, SCMP_ACT_ERRNO(ENOSYS), "clone3");
   // Signals to itself only (raise, abort, the crash handler's re-raise).
   allow_if(f.ctx, "tgkill", arg(0, SCMP_CMP_EQ, self));
   allow_if(f.ctx, "kill", arg(0, SCMP_CMP_EQ, self));
