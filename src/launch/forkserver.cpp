@@ -37,7 +37,6 @@ struct Link {
   int owner_pid = 0;  // the process that started the server; a forked copy must not use it
   std::map<int, std::deque<int>> exited;  // statuses reported, not yet collected
   std::set<int> running;                  // started by the current server, no status yet
-  int restarts = 0;
 
   // At the program's normal exit: end the server and reap it, so it is neither an orphan nor a
   // zombie (a crash leaves that to PR_SET_PDEATHSIG). Not in a forked copy: not its server.
@@ -71,6 +70,12 @@ Link& link() {
 
 void send(int sock, const Record& r, std::span<const int> fds = {}) {
   sys::send_record(sock, std::as_bytes(std::span(&r, 1)), fds);
+}
+
+// Ctrl-C and a `kill` of the program's name are for the program, which then ends the server.
+void ignore_the_programs_signals() noexcept {
+  (void)sys::child::ignore_signal(SIGINT);
+  (void)sys::child::ignore_signal(SIGTERM);
 }
 
 [[noreturn]] void serve(int sock, RoleRunner runner) noexcept {
@@ -172,7 +177,6 @@ void restart_server(Link& l) {
   l.sock = std::move(mine);
   l.server_pid = server.pid;
   // Reaped by kill_and_reap (waitpid) like the first server: the pidfd is not needed.
-  ++l.restarts;
 }
 
 }  // namespace
@@ -194,9 +198,7 @@ void start_forkserver(RoleRunner runner) {
   }();
   if (pid == 0) {
     sys::child::close_fd(mine.release());
-    // Ctrl-C and a `kill` of the program's name are for the program, which then ends us.
-    (void)sys::child::ignore_signal(SIGINT);
-    (void)sys::child::ignore_signal(SIGTERM);
+    ignore_the_programs_signals();
     if (sys::child::die_with_parent(program) != 0) sys::child::exit_now(127);
     serve(theirs.release(), runner);
   }
@@ -211,15 +213,8 @@ void run_forkserver(StartMessage& message, RoleRunner runner) noexcept {
   // Not tied to the thread that restarted us (it may end long before the program): the server
   // ends at end of file on its socket, when the program is gone; its children die with it.
   if (sys::child::set_parent_death_signal(0) != 0) sys::child::exit_now(127);
-  (void)sys::child::ignore_signal(SIGINT);
-  (void)sys::child::ignore_signal(SIGTERM);
+  ignore_the_programs_signals();
   serve(message.fds[0].release(), runner);
-}
-
-int forkserver_restarts() noexcept {
-  Link& l = link();
-  std::lock_guard lock(l.mu);
-  return l.restarts;
 }
 
 int forkserver_pid() noexcept {

@@ -36,9 +36,6 @@ void start_forkserver(RoleRunner runner);
 // The server's pid, or 0 when none runs (for tests that account for their children).
 [[nodiscard]] int forkserver_pid() noexcept;
 
-// How many times the server was restarted after it died (for tests).
-[[nodiscard]] int forkserver_restarts() noexcept;
-
 // The restarted server's role (Role::forkserver, one fd: its end of the socket): serves until end
 // of file. Never returns.
 [[noreturn]] void run_forkserver(StartMessage& message, RoleRunner runner) noexcept;

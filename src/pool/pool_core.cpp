@@ -159,10 +159,10 @@ struct PoolCore::State {
   // instead of replacing them forever. SIGKILL from outside does not count.
   unsigned startup_crashes = 0;
   // The cgroup's OOM-kill counter: found once the first workers run (off the start-up path), then
-  // read at each SIGKILL death; a count that moved means the OOM killer did it.
+  // read at each SIGKILL death; a count that moved means the OOM killer did it. The
+  // supervisor's own (on_death runs on its thread only).
   std::optional<sys::OomKillCounter> oom_counter{};
   std::optional<std::uint64_t> oom_kills_seen{};
-  bool oom_counter_found = false;  // the supervisor's own
   bool started = false;         // the first workers were forked (or start failed)
   std::exception_ptr start_error{};
   bool supervisor_done = false;
@@ -934,14 +934,9 @@ struct PoolCore::State {
         if (dispatch()) pending = true;
         if (pending) continue;
         lk.unlock();
-        if (!oom_counter_found) {  // (only this thread sets it)
-          oom_counter_found = true;
-          sys::OomKillCounter counter;
-          const auto seen = counter.count();
-          lk.lock();
-          oom_counter.emplace(std::move(counter));
-          oom_kills_seen = seen;
-          lk.unlock();
+        if (!oom_counter) {  // (the supervisor's own: on_death runs on this thread only)
+          oom_counter.emplace();
+          oom_kills_seen = oom_counter->count();
         }
         const std::size_t nev = epoll.wait(events, std::nullopt);
         lk.lock();
