@@ -8,13 +8,13 @@
 #include <unistd.h>
 
 #include <chrono>
-#include <fstream>
 #include <numeric>
 #include <string>
 #include <vector>
 
 #include "mproc/mproc.hpp"
 #include "support/leak_check.hpp"
+#include "support/proc_fds.hpp"
 
 namespace {
 
@@ -25,15 +25,6 @@ using namespace std::chrono_literals;
 
 ProcessOptions forkserver() { return ProcessOptions{.start_method = StartMethod::forkserver}; }
 
-// The parent of pid, from /proc/<pid>/stat.
-int parent_of(int pid) {
-  std::ifstream in("/proc/" + std::to_string(pid) + "/stat");
-  std::string line;
-  std::getline(in, line);
-  const auto paren = line.rfind(')');
-  return paren == std::string::npos ? 0 : std::atoi(line.c_str() + paren + 4);
-}
-
 void wait_for(mproc::Event go) {
   if (!go.wait(60s)) std::_Exit(3);
 }
@@ -43,13 +34,13 @@ TEST(ForkserverRestart, G3_SigintAndSigtermDoNotReachTheServer) {
   mproc::Event go;
   Process waiting(forkserver(), wait_for, go);
   waiting.start();
-  const int server = parent_of(waiting.pid());
+  const int server = mproc::test::parent_pid_of(waiting.pid());
   ASSERT_GT(server, 1);
-  ASSERT_EQ(::kill(server, SIGINT), 0);   // ignored: discarded when sent
+  ASSERT_EQ(::kill(server, SIGINT), 0);  // ignored: discarded when sent
   ASSERT_EQ(::kill(server, SIGTERM), 0);
   Process next(forkserver(), wait_for, go);
   next.start();
-  EXPECT_EQ(parent_of(next.pid()), server);  // the same server
+  EXPECT_EQ(mproc::test::parent_pid_of(next.pid()), server);  // the same server
   go.set();
   ASSERT_TRUE(next.join(30s));
   EXPECT_EQ(next.exitcode(), 0);
@@ -61,7 +52,7 @@ TEST(ForkserverRestart, G3_AKilledServerIsRestartedForProcessAndPool) {
   mproc::Event never;
   Process waiting(forkserver(), wait_for, never);
   waiting.start();
-  const int server = parent_of(waiting.pid());
+  const int server = mproc::test::parent_pid_of(waiting.pid());
   ASSERT_GT(server, 1);
   mproc::Pool pool(mproc::PoolOptions{.processes = 2, .start_method = StartMethod::forkserver});
   std::vector<int> in(1000);
@@ -77,9 +68,10 @@ TEST(ForkserverRestart, G3_AKilledServerIsRestartedForProcessAndPool) {
   mproc::Event go;
   Process next(forkserver(), wait_for, go);
   next.start();
-  const int restarted = parent_of(next.pid());
+  const int restarted = mproc::test::parent_pid_of(next.pid());
   EXPECT_NE(restarted, server);
-  EXPECT_EQ(parent_of(restarted), static_cast<int>(::getpid()));  // ours, as the first was
+  EXPECT_EQ(mproc::test::parent_pid_of(restarted),
+            static_cast<int>(::getpid()));  // ours, as the first was
   go.set();
   ASSERT_TRUE(next.join(30s));
   EXPECT_EQ(next.exitcode(), 0);
@@ -88,7 +80,7 @@ TEST(ForkserverRestart, G3_AKilledServerIsRestartedForProcessAndPool) {
   const auto out = pool.map(square, in);
   ASSERT_EQ(out.size(), in.size());
   for (std::size_t i = 0; i < in.size(); ++i) ASSERT_EQ(out[i], in[i] * in[i]);
-  for (const int pid : pool.worker_pids()) EXPECT_EQ(parent_of(pid), restarted);
+  for (const int pid : pool.worker_pids()) EXPECT_EQ(mproc::test::parent_pid_of(pid), restarted);
   pool.close();
   pool.join();
 

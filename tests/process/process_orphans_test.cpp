@@ -20,7 +20,6 @@ extern "C" {
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
-#include <fstream>
 #include <string>
 #include <thread>
 #include <vector>
@@ -29,6 +28,7 @@ extern "C" {
 #include "mproc/start_method.hpp"
 #include "support/child_guard.hpp"
 #include "test_pipe.hpp"
+#include "support/proc_fds.hpp"
 
 #ifndef P_PIDFD
 #define P_PIDFD 3
@@ -87,15 +87,6 @@ Ending wait_for_orphan(int pidfd) {
 
 void write_pid(int fd, int pid) { (void)!::write(fd, &pid, sizeof pid); }
 
-// The parent of pid, from /proc/<pid>/stat.
-int parent_of(int pid) {
-  std::ifstream in("/proc/" + std::to_string(pid) + "/stat");
-  std::string line;
-  std::getline(in, line);
-  const auto paren = line.rfind(')');
-  return paren == std::string::npos ? 0 : std::atoi(line.c_str() + paren + 4);
-}
-
 // What the app does. It reports its children's pids on `info` (then, under forkserver, its
 // server's), and ends as the scenario says.
 enum class Scenario : int {
@@ -107,7 +98,7 @@ enum class Scenario : int {
 [[noreturn]] void run_app(Scenario s, StartMethod m, int info, int go) {
   const auto report = [&](std::initializer_list<int> pids) {
     for (int pid : pids) write_pid(info, pid);
-    if (m == StartMethod::forkserver) write_pid(info, parent_of(*pids.begin()));
+    if (m == StartMethod::forkserver) write_pid(info, mproc::test::parent_pid_of(*pids.begin()));
   };
   switch (s) {
     case Scenario::daemon_then_exit: {

@@ -11,7 +11,6 @@
 #include <atomic>
 #include <chrono>
 #include <cstdlib>
-#include <fstream>
 #include <mutex>
 #include <stdexcept>
 #include <string>
@@ -26,6 +25,7 @@
 #include "mproc/shared_memory.hpp"
 #include "mproc/value.hpp"
 #include "mproc/start_method.hpp"
+#include "support/proc_fds.hpp"
 
 namespace {
 
@@ -40,15 +40,6 @@ class ProcessExec : public testing::TestWithParam<StartMethod> {
  protected:
   [[nodiscard]] ProcessOptions opts() const { return ProcessOptions{.start_method = GetParam()}; }
 };
-
-// The parent of pid, from /proc/<pid>/stat.
-int server_pid_of(int pid) {
-  std::ifstream in("/proc/" + std::to_string(pid) + "/stat");
-  std::string line;
-  std::getline(in, line);
-  const auto paren = line.rfind(')');
-  return paren == std::string::npos ? 0 : std::atoi(line.c_str() + paren + 4);
-}
 
 // What the parent changes before starting; a spawned child must not see it.
 int g_parent_marker = 0;
@@ -299,7 +290,7 @@ TEST(ProcessForkserver, DISABLED_StartAChildReportAndWait) {
   ASSERT_NE(fd, nullptr);
   Process child(ProcessOptions{.start_method = StartMethod::forkserver}, [] { ::pause(); });
   child.start();
-  const int pids[2] = {server_pid_of(child.pid()), child.pid()};
+  const int pids[2] = {mproc::test::parent_pid_of(child.pid()), child.pid()};
   ASSERT_EQ(::write(std::atoi(fd), pids, sizeof pids), static_cast<ssize_t>(sizeof pids));
   ::pause();  // until the test kills this program
 }

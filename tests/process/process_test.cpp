@@ -262,43 +262,36 @@ TEST_P(ProcessByMethod, KillStopsAChildThatBlocksSigterm) {
 
 void noop_handler(int) {}
 
-TEST_P(ProcessByMethod, ChildHasDefaultSignalDispositionsEvenIfTheParentHandlesSigterm) {
-  struct sigaction handler {
+// Starts a child while this process's SIGTERM disposition is `disposition`, then SIGTERMs it: the
+// child must have the default disposition back and die by the signal.
+void expect_default_sigterm_in_child(const ProcessOptions& options, void (*disposition)(int),
+                                     const char* otherwise) {
+  struct sigaction changed {
   }, old{};
-  handler.sa_handler = noop_handler;
-  sigemptyset(&handler.sa_mask);
-  ASSERT_EQ(::sigaction(SIGTERM, &handler, &old), 0);
+  changed.sa_handler = disposition;
+  sigemptyset(&changed.sa_mask);
+  ASSERT_EQ(::sigaction(SIGTERM, &changed, &old), 0);
   mproc::Event ready;
-  Process p(opts(), ready_then_pause, ready);
+  Process p(options, ready_then_pause, ready);
   p.start();
   ::sigaction(SIGTERM, &old, nullptr);
   ASSERT_TRUE(ready.wait(10s));
   p.terminate();
   if (!p.join(10s)) {
     p.kill();
-    FAIL() << "SIGTERM did not stop the child: the parent's handler is still installed there";
+    FAIL() << "SIGTERM did not stop the child: " << otherwise;
   }
   EXPECT_EQ(p.exitcode(), -SIGTERM);
 }
 
+TEST_P(ProcessByMethod, ChildHasDefaultSignalDispositionsEvenIfTheParentHandlesSigterm) {
+  expect_default_sigterm_in_child(opts(), noop_handler,
+                                  "the parent's handler is still installed there");
+}
+
 // An ignored signal survives fork and exec alike unless the launcher resets it.
 TEST_P(ProcessByMethod, ChildHasDefaultSignalDispositionsEvenIfTheParentIgnoresSigterm) {
-  struct sigaction ignore {
-  }, old{};
-  ignore.sa_handler = SIG_IGN;
-  sigemptyset(&ignore.sa_mask);
-  ASSERT_EQ(::sigaction(SIGTERM, &ignore, &old), 0);
-  mproc::Event ready;
-  Process p(opts(), ready_then_pause, ready);
-  p.start();
-  ::sigaction(SIGTERM, &old, nullptr);
-  ASSERT_TRUE(ready.wait(10s));
-  p.terminate();
-  if (!p.join(10s)) {
-    p.kill();
-    FAIL() << "SIGTERM did not stop the child: it is still ignored there";
-  }
-  EXPECT_EQ(p.exitcode(), -SIGTERM);
+  expect_default_sigterm_in_child(opts(), SIG_IGN, "it is still ignored there");
 }
 
 TEST_P(ProcessByMethod, ChildKeepsTheParentsSignalMask) {

@@ -18,27 +18,9 @@
 #include <vector>
 
 #include "mproc/mproc.hpp"
+#include "support/proc_fds.hpp"
 
 namespace {
-
-std::size_t count_dir(const char* path) {
-  std::size_t n = 0;
-  if (DIR* d = ::opendir(path)) {
-    while (dirent* e = ::readdir(d)) n += e->d_name[0] != '.';
-    ::closedir(d);
-  }
-  return n;
-}
-
-std::size_t resident_kib() {
-  long pages = 0, resident = 0;
-  if (FILE* f = std::fopen("/proc/self/statm", "r")) {
-    if (std::fscanf(f, "%ld %ld", &pages, &resident) != 2) resident = 0;
-    std::fclose(f);
-  }
-  return static_cast<std::size_t>(resident) * static_cast<std::size_t>(::sysconf(_SC_PAGESIZE)) /
-         1024;
-}
 
 std::size_t children() {
   std::size_t n = 0;
@@ -62,8 +44,9 @@ struct Sample {
 };
 
 Sample sample() {
-  return {count_dir("/proc/self/fd"), resident_kib(), count_dir("/proc/self/task"), children(),
-          count_dir("/dev/shm")};
+  return {mproc::test::fd_count(), mproc::test::resident_bytes() / 1024,
+          mproc::test::entries_in("/proc/self/task"), children(),
+          mproc::test::entries_in("/dev/shm")};
 }
 
 bool crashes(long i) { return (static_cast<unsigned long>(i) * 2654435761ul) % 5003 == 17; }
@@ -86,16 +69,17 @@ int main(int argc, char** argv) {
   mproc::StartMethod method = mproc::StartMethod::fork;
   if (method_name == "forkserver") method = mproc::StartMethod::forkserver;
   if (method_name == "spawn") method = mproc::StartMethod::spawn;
-  const long total = std::getenv("MPROC_SOAK_TASKS") ? std::atol(std::getenv("MPROC_SOAK_TASKS"))
-                                                     : 1'000'000;
+  const long total =
+      std::getenv("MPROC_SOAK_TASKS") ? std::atol(std::getenv("MPROC_SOAK_TASKS")) : 1'000'000;
   const long rounds = 20;
   const long per_round = std::max(1L, total / rounds);
 
-  mproc::Pool pool(mproc::PoolOptions{.processes = 2, .start_method = method,
-                                      .max_tasks_per_child = 1000});
-  std::printf("soak: %ld tasks in %ld rounds, Pool(2) %s, workers replaced every 1000 tasks, a "
-              "crash every ~5000 items\n",
-              per_round * rounds, rounds, method_name.c_str());
+  mproc::Pool pool(
+      mproc::PoolOptions{.processes = 2, .start_method = method, .max_tasks_per_child = 1000});
+  std::printf(
+      "soak: %ld tasks in %ld rounds, Pool(2) %s, workers replaced every 1000 tasks, a "
+      "crash every ~5000 items\n",
+      per_round * rounds, rounds, method_name.c_str());
   std::printf("%6s %10s %8s %6s %8s %8s %9s %8s %9s\n", "round", "items", "crashes", "fds",
               "rss KiB", "threads", "children", "/dev/shm", "seconds");
   const auto start = std::chrono::steady_clock::now();
@@ -110,8 +94,10 @@ int main(int argc, char** argv) {
       const long i = in[k];
       if (crashes(i)) {
         try {
-          if (out[k].ok()) ++bad;
-          else std::rethrow_exception(out[k].error());
+          if (out[k].ok())
+            ++bad;
+          else
+            std::rethrow_exception(out[k].error());
         } catch (const mproc::WorkerCrashed&) {
           ++crashed;
         } catch (...) {
@@ -139,9 +125,10 @@ int main(int argc, char** argv) {
   }
   bool grew = z.fds > a.fds || z.threads > a.threads || z.children > a.children || z.shm > a.shm ||
               z.rss_kib > a.rss_kib + 1024;
-  std::printf("soak: %ld wrong or lost items; round 2 -> last: fds %zu -> %zu, RSS %zu -> %zu "
-              "KiB, threads %zu -> %zu, children %zu -> %zu, /dev/shm %zu -> %zu: %s\n",
-              bad, a.fds, z.fds, a.rss_kib, z.rss_kib, a.threads, z.threads, a.children,
-              z.children, a.shm, z.shm, bad == 0 && !grew ? "OK" : "FAILED");
+  std::printf(
+      "soak: %ld wrong or lost items; round 2 -> last: fds %zu -> %zu, RSS %zu -> %zu "
+      "KiB, threads %zu -> %zu, children %zu -> %zu, /dev/shm %zu -> %zu: %s\n",
+      bad, a.fds, z.fds, a.rss_kib, z.rss_kib, a.threads, z.threads, a.children, z.children, a.shm,
+      z.shm, bad == 0 && !grew ? "OK" : "FAILED");
   return bad == 0 && !grew ? 0 : 1;
 }

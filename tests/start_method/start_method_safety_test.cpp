@@ -23,6 +23,7 @@
 #include <vector>
 
 #include "mproc/mproc.hpp"
+#include "support/proc_fds.hpp"
 
 namespace {
 
@@ -138,15 +139,6 @@ std::set<std::string> socket_inodes(int pid) {
   return out;
 }
 
-// The parent of pid, from /proc/<pid>/stat.
-int parent_of(int pid) {
-  std::ifstream in("/proc/" + std::to_string(pid) + "/stat");
-  std::string line;
-  std::getline(in, line);
-  const auto paren = line.rfind(')');
-  return paren == std::string::npos ? 0 : std::atoi(line.c_str() + paren + 4);
-}
-
 void wait_for(mproc::Event go) { (void)go.wait(60s); }
 
 TEST(ForkserverEndpoint, I4_I5_OnlyUnnamedSocketpairsNothingListening) {
@@ -154,7 +146,7 @@ TEST(ForkserverEndpoint, I4_I5_OnlyUnnamedSocketpairsNothingListening) {
   mproc::Process child(mproc::ProcessOptions{.start_method = StartMethod::forkserver}, wait_for,
                        go);
   child.start();
-  const int server = parent_of(child.pid());
+  const int server = mproc::test::parent_pid_of(child.pid());
   ASSERT_NE(server, static_cast<int>(::getpid()));  // the server, not this program
   std::set<std::string> ours = socket_inodes(server);
   const auto mine = socket_inodes(static_cast<int>(::getpid()));

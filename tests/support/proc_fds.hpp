@@ -8,6 +8,7 @@
 #include <cstddef>
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <set>
 #include <string>
 #include <string_view>
@@ -60,6 +61,20 @@ inline std::size_t resident_bytes() {
   const int got = std::fscanf(f, "%lu %lu", &size, &resident);
   std::fclose(f);
   return got == 2 ? resident * static_cast<std::size_t>(::sysconf(_SC_PAGESIZE)) : 0;
+}
+
+// The parent of process `pid` (/proc/<pid>/stat), 0 when it is gone or unreadable.
+inline int parent_pid_of(int pid) {
+  char path[64];
+  std::snprintf(path, sizeof path, "/proc/%d/stat", pid);
+  std::FILE* f = std::fopen(path, "r");
+  if (!f) return 0;
+  char line[1024] = {};
+  const bool got = std::fgets(line, sizeof line, f) != nullptr;
+  std::fclose(f);
+  // "pid (comm) state ppid ...": comm may hold spaces and parentheses; the last ')' ends it.
+  const char* paren = got ? std::strrchr(line, ')') : nullptr;
+  return paren != nullptr ? std::atoi(paren + 4) : 0;
 }
 
 }  // namespace mproc::test
