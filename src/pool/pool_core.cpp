@@ -33,6 +33,7 @@
 #include "sys/event.hpp"
 #include "sys/fork.hpp"
 #include "sys/oom.hpp"
+#include "sys/spin.hpp"
 #include "sys/pidfd.hpp"
 #include "sys/seccomp.hpp"
 #include "sys/shm.hpp"
@@ -46,6 +47,7 @@ struct Batch::Book {
   std::size_t dispatched_chunks = 0;
   std::size_t undispatched = 0;
   std::size_t expected = 0;  // the caller's count of all items, if known before submitting them
+  unsigned each_waiters = 0;  // callers waiting on each result (imap, a progress display)
   double ns_per_item = 0;  // smoothed from chunk timings; 0: not known yet
   bool input_closed = false;
   bool queued = false;
@@ -66,7 +68,8 @@ using Clock = std::chrono::steady_clock;
 using pool::Channel;
 using pool::Ring;
 
-// How long a waiting caller spins for results before it sleeps.
+// How long a waiting caller spins for results before it sleeps (while its recent waits were
+// that short: sys::AdaptiveSpin).
 constexpr std::chrono::microseconds kWaiterSpin{30};
 // A chunk should take about this long once item times are known (imap latency, balance).
 constexpr double kTargetChunkNs = 20e6;
@@ -131,6 +134,7 @@ struct PoolCore::State {
 
   mutable std::mutex mu;
   std::condition_variable cv;
+  sys::AdaptiveSpin waiter_spin{kWaiterSpin};  // callers waiting for results (under mu)
 
   sys::SharedMapping shared_map{sizeof(pool::PoolShared)};
   pool::PoolShared* shared = new (shared_map.data()) pool::PoolShared{};
@@ -163,6 +167,7 @@ struct PoolCore::State {
   // supervisor's own (on_death runs on its thread only).
   std::optional<sys::OomKillCounter> oom_counter{};
   std::optional<std::uint64_t> oom_kills_seen{};
+  bool results_for_waiters = false;  // a result some caller waits for arrived (note_result)
   bool started = false;         // the first workers were forked (or start failed)
   std::exception_ptr start_error{};
   bool supervisor_done = false;
@@ -180,14 +185,22 @@ struct PoolCore::State {
       ++book.failed;
     }
     ++book.completed;
+    note_result(b);
   }
   void deliver(Batch& b, std::size_t index, std::span<const std::byte> bytes) {
     try {
       b.on_value(index, bytes);
       ++b.book().completed;
+      note_result(b);
     } catch (...) {
       complete(b, index, std::current_exception());
     }
+  }
+  // Waking a sleeping caller costs a futex call and a context switch, per chunk: worth it only
+  // for a caller that takes each result (imap, a progress display) or once the call is done.
+  void note_result(Batch& b) {
+    const auto& book = b.book();
+    if (book.each_waiters != 0 || book.finished()) results_for_waiters = true;
   }
 
   // Fails every item of b that no worker holds.
@@ -534,6 +547,7 @@ struct PoolCore::State {
     const std::size_t first = c.index(c.done);
     if (c.batch->on_packed(first, h.count, h.stride, data)) {
       c.batch->book().completed += h.count;
+      note_result(*c.batch);
     } else {
       for (std::size_t k = 0; k < h.count; ++k) {
         deliver(*c.batch, first + k, data.subspan(k * h.stride, h.stride));
@@ -636,7 +650,10 @@ struct PoolCore::State {
     for (auto& w : workers) {
       if (w->pid != 0 && drain(*w)) any = true;
     }
-    if (any) cv.notify_all();
+    if (results_for_waiters) {
+      results_for_waiters = false;
+      cv.notify_all();
+    }
     return any;
   }
 
@@ -1093,6 +1110,17 @@ bool PoolCore::wait(Batch& batch, const std::function<bool()>& pred,
                     std::optional<std::chrono::steady_clock::time_point> deadline,
                     const std::function<void(const BatchProgress&)>& on_progress) {
   std::unique_lock lk(s_->mu);
+  // Results are announced to this caller one by one, or only once the call finished.
+  struct EachWaiter {
+    std::unique_lock<std::mutex>& lk;
+    Batch::Book* book;
+    ~EachWaiter() {
+      if (book == nullptr) return;
+      if (!lk.owns_lock()) lk.lock();
+      --book->each_waiters;
+    }
+  } each{lk, on_progress || batch.wants_each_result() ? &batch.book() : nullptr};
+  if (each.book != nullptr) ++each.book->each_waiters;
   for (;;) {
     if (pred()) return true;
     s_->drain_all();
@@ -1114,16 +1142,23 @@ bool PoolCore::wait(Batch& batch, const std::function<bool()>& pred,
     // longer, even while the remaining work is known to be short, was measured to be slower:
     // on a machine with as many workers as cores it takes their CPU.)
     const std::uint64_t seen = s_->shared->chunk_ends.load(std::memory_order_acquire);
-    lk.unlock();
-    const auto spin_until = Clock::now() + kWaiterSpin;
+    const auto wait_start = Clock::now();
+    const auto budget = s_->waiter_spin.budget();
     bool moved = false;
-    for (unsigned i = 0; !moved; ++i) {
-      pool::cpu_relax();
-      moved = s_->shared->chunk_ends.load(std::memory_order_acquire) != seen;
-      if ((i & 31) == 31 && Clock::now() > spin_until) break;
+    if (budget.count() > 0) {
+      lk.unlock();
+      const auto spin_until = wait_start + budget;
+      for (unsigned i = 0; !moved; ++i) {
+        pool::cpu_relax();
+        moved = s_->shared->chunk_ends.load(std::memory_order_acquire) != seen;
+        if ((i & 31) == 31 && Clock::now() > spin_until) break;
+      }
+      lk.lock();
     }
-    lk.lock();
-    if (moved) continue;
+    if (moved) {
+      s_->waiter_spin.record(Clock::now() - wait_start);
+      continue;
+    }
     if (pred()) return true;
     // Sleep until the supervisor delivers something. With a progress display, wake up at least
     // every 100 ms to redraw it.
@@ -1137,6 +1172,7 @@ bool PoolCore::wait(Batch& batch, const std::function<bool()>& pred,
     } else {
       s_->cv.wait(lk);
     }
+    s_->waiter_spin.record(Clock::now() - wait_start);
   }
 }
 

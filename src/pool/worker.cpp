@@ -21,6 +21,7 @@
 #include "sys/fork.hpp"
 #include "sys/memory.hpp"
 #include "sys/module_address.hpp"
+#include "sys/spin.hpp"
 
 namespace mproc::pool {
 namespace {
@@ -38,7 +39,8 @@ constexpr bool kSanitizerReservesAddressSpace = false;
 #endif
 
 // How long a worker that ran out of work keeps looking before it sleeps: long enough for the
-// parent's next apply() to land without a futex wake-up, short next to any real task.
+// parent's next apply() to land without a futex wake-up, short next to any real task. Only while
+// its recent waits were that short (sys::AdaptiveSpin): an oversubscribed machine sleeps at once.
 constexpr std::chrono::microseconds kIdleSpin{50};
 
 std::int64_t monotonic_ns() noexcept {
@@ -162,22 +164,36 @@ class Worker final : public detail::ResultSink {
   }
 
   // The next task record: spin a little, then sleep on the ring's futex.
+  // Only a wait (the ring was empty) feeds the adaptive spin.
   bool next_record(Ring::Record& rec) {
-    const auto spin_until = std::chrono::steady_clock::now() + kIdleSpin;
+    switch (tasks_.peek(rec)) {
+      case Ring::Peek::kRecord:
+        return true;
+      case Ring::Peek::kCorrupt:
+        return false;
+      case Ring::Peek::kEmpty:
+        break;
+    }
+    const auto start = std::chrono::steady_clock::now();
+    const auto budget = idle_spin_.budget();
+    const auto spin_until = start + budget;
+    bool sleep = budget.count() == 0;
     for (unsigned i = 0;; ++i) {
+      if (sleep) {
+        tasks_.sleep_until_not_empty();
+      } else {
+        cpu_relax();
+      }
       switch (tasks_.peek(rec)) {
         case Ring::Peek::kRecord:
+          idle_spin_.record(std::chrono::steady_clock::now() - start);
           return true;
         case Ring::Peek::kCorrupt:
           return false;
         case Ring::Peek::kEmpty:
           break;
       }
-      if ((i & 63) == 63 && std::chrono::steady_clock::now() > spin_until) {
-        tasks_.sleep_until_not_empty();
-      } else {
-        cpu_relax();
-      }
+      sleep = sleep || ((i & 63) == 63 && std::chrono::steady_clock::now() > spin_until);
     }
   }
 
@@ -453,6 +469,7 @@ class Worker final : public detail::ResultSink {
   std::uint64_t done_ = 0;
   bool retire_ = false;
   bool stop_ = false;
+  sys::AdaptiveSpin idle_spin_{kIdleSpin};
   std::size_t items_left_ = 1;  // in the current chunk, the running item included
   std::byte* run_ = nullptr;    // the open kOkRun record (its RunHeader), or null
   std::uint32_t run_stride_ = 0;

@@ -137,6 +137,9 @@ class Batch {
   [[nodiscard]] ItemInvoker invoker() const noexcept { return invoker_; }
   [[nodiscard]] std::uintptr_t fn() const noexcept { return fn_; }
   [[nodiscard]] std::size_t chunksize() const noexcept { return chunksize_; }
+  // True for a batch whose consumer takes results one by one (imap): its waiter is woken for
+  // each, a Future's only when the call finished.
+  [[nodiscard]] virtual bool wants_each_result() const noexcept { return false; }
 
   struct Book;  // PoolCore's bookkeeping (src/pool), guarded by its lock
   [[nodiscard]] Book& book() noexcept { return *book_; }
