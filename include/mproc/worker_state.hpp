@@ -111,6 +111,18 @@ class WorkerState {
 namespace detail {
 // The calling worker's state, checked to be a `wanted`; throws mproc::Error otherwise.
 [[nodiscard]] KeptValue& current_worker_state(const std::type_info& wanted);
+
+// The same state and the address of its type's type_info, for worker_state<T>()'s fast path (a
+// pointer comparison instead of a call). Set by the worker (src/pool/worker_state.cpp) before
+// its first task and cleared after its last; all null elsewhere.
+struct WorkerStateRef {
+  KeptValue* value = nullptr;
+  const std::type_info* type = nullptr;
+};
+inline WorkerStateRef& worker_state_ref() noexcept {
+  static WorkerStateRef ref;  // constant-initialised: no guard
+  return ref;
+}
 }  // namespace detail
 
 // The calling worker's state. Throws mproc::Error outside a pool worker, when the pool has no
@@ -119,6 +131,12 @@ template <class T>
 [[nodiscard]] T& worker_state() {
   static_assert(!std::is_reference_v<T>, "mproc::worker_state<T>: T is the state's type");
   using Stored = std::remove_cv_t<T>;
+  const detail::WorkerStateRef& ref = detail::worker_state_ref();
+  if (ref.type == &typeid(Stored)) [[likely]] {
+    return static_cast<detail::KeptValueOf<Stored>*>(ref.value)->value;
+  }
+  // Another type, no state, not a worker, or the same type under another type_info object:
+  // the full check (type_info equality), which throws with the reason.
   return static_cast<detail::KeptValueOf<Stored>&>(detail::current_worker_state(typeid(Stored)))
       .value;
 }

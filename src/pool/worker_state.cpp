@@ -56,17 +56,22 @@ namespace pool {
 
 void enter_worker(int id, bool has_state) noexcept {
   WorkerContext& c = context();
+  detail::worker_state_ref() = {};
   (void)c.state.release();  // NOLINT(bugprone-unused-return-value): another worker's, inherited
   c.id = id;
   c.has_state = has_state;
 }
 
 void install_worker_state(std::unique_ptr<detail::KeptValue> state) noexcept {
-  context().state = std::move(state);
+  WorkerContext& c = context();
+  c.state = std::move(state);
+  detail::worker_state_ref() = c.state ? detail::WorkerStateRef{c.state.get(), &c.state->type()}
+                                       : detail::WorkerStateRef{};
 }
 
 void leave_worker() noexcept {
   WorkerContext& c = context();
+  detail::worker_state_ref() = {};
   try {
     c.state.reset();
   } catch (...) {  // a throwing destructor: nothing left to report it to
