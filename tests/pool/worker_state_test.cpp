@@ -318,6 +318,21 @@ TEST_P(WorkerStateTest, AThrowingFactoryFailsThePoolClearlyWithoutRespawning) {
   EXPECT_LE(builds.load(), 2);  // the two first workers at most: nothing was respawned
 }
 
+int crashing_factory() { return crash(0); }
+
+TEST_P(WorkerStateTest, ACrashingFactoryFailsThePoolClearly) {
+  try {
+    Pool pool(PoolOptions{.processes = 2,
+                          .start_method = GetParam(),
+                          .worker_state = WorkerState(crashing_factory)});
+    (void)pool.map(bump, std::views::iota(0, 10));
+    FAIL() << "expected an error";
+  } catch (const mproc::Error& e) {
+    EXPECT_NE(std::string(e.what()).find("worker_state factory crashed"), std::string::npos)
+        << e.what();
+  }
+}
+
 TEST_P(WorkerStateTest, AClosureOverAStringWorksOnlyUnderFork) {
   const std::string name = "captured";
   const WorkerState state([name] { return name; });
