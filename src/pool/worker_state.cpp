@@ -65,8 +65,8 @@ void enter_worker(int id, bool has_state) noexcept {
 void install_worker_state(std::unique_ptr<detail::KeptValue> state) noexcept {
   WorkerContext& c = context();
   c.state = std::move(state);
-  detail::worker_state_ref() = c.state ? detail::WorkerStateRef{c.state.get(), &c.state->type()}
-                                       : detail::WorkerStateRef{};
+  detail::worker_state_ref() =
+      c.state ? detail::WorkerStateRef{c.state.get(), &c.state->type()} : detail::WorkerStateRef{};
 }
 
 void leave_worker() noexcept {

@@ -65,8 +65,8 @@ Counter make_counter(mproc::Value<int> builds, mproc::Value<int> destroyed) {
 
 struct Seen {
   int pid = 0;
-  int n = 0;   // the state's count after this task bumped it
-  int id = 0;  // worker_id() in the task
+  int n = 0;         // the state's count after this task bumped it
+  int id = 0;        // worker_id() in the task
   int built_as = 0;  // worker_id() when the state was built
 };
 
@@ -158,9 +158,8 @@ TEST_P(WorkerStateTest, WorkerIdsAreZeroToProcessesMinusOneAndStableInAWorker) {
   std::vector<Seen> seen;
   std::vector<std::pair<int, int>> states;
   {
-    Pool pool(PoolOptions{.processes = 3,
-                          .start_method = GetParam(),
-                          .worker_state = WorkerState(report_id, log)});
+    Pool pool(PoolOptions{
+        .processes = 3, .start_method = GetParam(), .worker_state = WorkerState(report_id, log)});
     states = pool.map(
         [](int) {
           return std::pair<int, int>{mproc::worker_state<std::pair<int, int>>().second,
@@ -219,9 +218,9 @@ TEST_P(WorkerStateTest, AReplacementWorkerTakesTheCrashedWorkersId) {
       << "ids: " << ::testing::PrintToString(ids);
   EXPECT_EQ(std::count(ids.begin(), ids.end(), 1 - crashed_id), 1);
   // The pool goes on, its tasks seeing their own worker's state.
-  const auto after = pool.map(
-      [](int) { return mproc::worker_state<std::pair<int, int>>().first == ::getpid(); },
-      std::views::iota(0, 10), 1);
+  const auto after =
+      pool.map([](int) { return mproc::worker_state<std::pair<int, int>>().first == ::getpid(); },
+               std::views::iota(0, 10), 1);
   EXPECT_EQ(std::count(after.begin(), after.end(), true), 10);
 }
 
@@ -237,8 +236,7 @@ TEST_P(WorkerStateTest, ATypeOtherThanTheFactorysThrows) {
     (void)pool.apply(wrong_type, 0);
     FAIL() << "worker_state<double>() of a Counter state";
   } catch (const mproc::RemoteError& e) {
-    EXPECT_NE(e.remote_what().find("Counter, not double"), std::string::npos)
-        << e.what();
+    EXPECT_NE(e.remote_what().find("Counter, not double"), std::string::npos) << e.what();
   }
 }
 
@@ -322,9 +320,8 @@ int crashing_factory() { return crash(0); }
 
 TEST_P(WorkerStateTest, ACrashingFactoryFailsThePoolClearly) {
   try {
-    Pool pool(PoolOptions{.processes = 2,
-                          .start_method = GetParam(),
-                          .worker_state = WorkerState(crashing_factory)});
+    Pool pool(PoolOptions{
+        .processes = 2, .start_method = GetParam(), .worker_state = WorkerState(crashing_factory)});
     (void)pool.map(bump, std::views::iota(0, 10));
     FAIL() << "expected an error";
   } catch (const mproc::Error& e) {
@@ -344,8 +341,8 @@ TEST_P(WorkerStateTest, AClosureOverAStringWorksOnlyUnderFork) {
   } else {
     try {
       Pool pool(options);
-      ADD_FAILURE() << "a closure over a std::string cannot reach a " << mproc::to_string(GetParam())
-                    << " worker";
+      ADD_FAILURE() << "a closure over a std::string cannot reach a "
+                    << mproc::to_string(GetParam()) << " worker";
     } catch (const mproc::Error& e) {
       EXPECT_NE(std::string(e.what()).find("worker_state factory must be a task function"),
                 std::string::npos)
