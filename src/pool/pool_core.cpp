@@ -30,6 +30,7 @@
 #include "pool/result_reader.hpp"
 #include "pool/spawned_worker.hpp"
 #include "pool/worker.hpp"
+#include "pool/worker_state.hpp"
 #include "sys/event.hpp"
 #include "sys/fork.hpp"
 #include "sys/oom.hpp"
@@ -98,6 +99,7 @@ struct Chunk {
 
 struct Worker {
   std::uint64_t key = 0;
+  int id = -1;  // mproc::worker_id() there: a replacement takes the id of the worker it replaces
   std::unique_ptr<Channel> channel;
   int pid = 0;
   sys::UniqueFd pidfd;
@@ -145,6 +147,9 @@ struct PoolCore::State {
   std::vector<std::byte> initializer_call{};  // encode_remote_call of the initializer, if any
   std::vector<int> initializer_fds{};  // its handle arguments' fds, borrowed from opt.initializer
   std::function<void()> local_initializer{};  // what a forked worker runs: opt.initializer()
+  std::vector<std::byte> worker_state_call{};  // as initializer_call, for opt.worker_state
+  std::vector<int> worker_state_fds{};
+  std::function<void()> local_worker_state{};  // what a forked worker runs to build it
   sys::UniqueFd doorbell = sys::make_eventfd();
   sys::UniqueFd control = sys::make_eventfd();
   sys::UniqueFd timer = sys::make_timerfd();
@@ -612,7 +617,8 @@ struct PoolCore::State {
       case pool::kRetiring:
         w.retiring = true;
         break;
-      case pool::kInitFailed: {
+      case pool::kInitFailed:
+      case pool::kStateFailed: {
         std::string what;
         try {
           auto f = decode<pool::RemoteFailure>(payload);
@@ -620,8 +626,9 @@ struct PoolCore::State {
         } catch (...) {
           what = "(undecodable error)";
         }
-        break_pool("the pool's initializer failed in worker " + std::to_string(w.pid) +
-                   ": it raised " + what);
+        break_pool(std::string(kind == pool::kStateFailed ? "the pool's worker_state factory"
+                                                          : "the pool's initializer") +
+                   " failed in worker " + std::to_string(w.pid) + ": it raised " + what);
         break;
       }
       default:
@@ -694,14 +701,15 @@ struct PoolCore::State {
     const bool init_failed_silently =
         ws.init_state.load(std::memory_order_acquire) ==
             static_cast<std::uint32_t>(pool::InitState::kRunning) &&
-        opt.initializer && !terminated;
+        has_startup_code() && !terminated;
     if (init_failed_silently && !broken) {
       if (w.init_timed_out) {
-        break_pool("the pool's initializer ran past task_timeout (" +
+        break_pool("the pool's " + startup_code_name() + " ran past task_timeout (" +
                    std::to_string(opt.task_timeout.count()) + " ms) in worker " +
                    std::to_string(pid) + "; the worker was killed");
       } else {
-        break_pool("the pool's initializer crashed in worker " + std::to_string(pid) + ": it " +
+        break_pool("the pool's " + startup_code_name() + " crashed in worker " +
+                   std::to_string(pid) + ": it " +
                    (status ? describe_status(*status) : std::string("died (status unknown)")));
       }
     }
@@ -799,6 +807,9 @@ struct PoolCore::State {
     boot.shared = shared;
     boot.doorbell_fd = doorbell.get();
     boot.initializer = &local_initializer;
+    w->id = free_worker_id();
+    boot.worker_id = w->id;
+    boot.worker_state = &local_worker_state;
     boot.max_tasks = opt.max_tasks_per_child;
     boot.memory_limit = opt.memory_limit_bytes;
     boot.record_start_times = opt.task_timeout.count() > 0;
@@ -817,12 +828,14 @@ struct PoolCore::State {
     launch::Child child;
     if (remote) {
       // Nothing inherited: no fds to close, no sibling mappings to drop.
-      const auto message = pool::spawned_worker_message(boot, pool::kRingBytes, initializer_call);
+      const auto message = pool::spawned_worker_message(
+          boot, pool::kRingBytes, initializer_call, worker_state_call, initializer_fds.size());
       std::vector<int> fds(pool::kFdCount);
       fds[pool::kChannelFd] = w->channel->fd();
       fds[pool::kSharedFd] = shared_fd.get();
       fds[pool::kDoorbellFd] = doorbell.get();
       fds.insert(fds.end(), initializer_fds.begin(), initializer_fds.end());
+      fds.insert(fds.end(), worker_state_fds.begin(), worker_state_fds.end());
       child = forkserver ? launch::forkserver_child(launch::Role::pool_worker, message, fds)
                          : launch::spawn_child(launch::Role::pool_worker, message, fds);
       w->channel->release_fd();
@@ -834,6 +847,27 @@ struct PoolCore::State {
     w->spawned_at = Clock::now();
     epoll.add(w->pidfd.get(), w->key);
     workers.push_back(std::move(w));
+  }
+
+  // The lowest id no working worker holds: working_workers() < n, so it is below n, and the ids of
+  // workers that died or retire pass to their replacements.
+  [[nodiscard]] int free_worker_id() const {
+    std::vector<bool> taken(n, false);
+    for (auto& w : workers) {
+      const bool working =
+          w->pid != 0 && !w->retiring && !w->stop_sent && !w->timed_out && !w->corrupt;
+      if (working && w->id >= 0 && static_cast<unsigned>(w->id) < n) taken[w->id] = true;
+    }
+    return static_cast<int>(std::find(taken.begin(), taken.end(), false) - taken.begin());
+  }
+
+  // What runs in a worker before its first item, for the failure messages.
+  [[nodiscard]] bool has_startup_code() const noexcept {
+    return opt.initializer || opt.worker_state;
+  }
+  [[nodiscard]] std::string startup_code_name() const {
+    if (!opt.worker_state) return "initializer";
+    return opt.initializer ? "initializer or worker_state factory" : "worker_state factory";
   }
 
   // Keeps `n` workers while the pool runs; forgets the dead.
@@ -873,7 +907,7 @@ struct PoolCore::State {
         continue;
       }
       const auto& ws = w.channel->status();
-      if (timeouts && opt.initializer &&
+      if (timeouts && has_startup_code() &&
           ws.init_state.load(std::memory_order_acquire) ==
               static_cast<std::uint32_t>(pool::InitState::kRunning)) {
         // The initializer is held to task_timeout too: one that hangs must not hang the pool.
@@ -1025,6 +1059,14 @@ PoolCore::PoolCore(PoolOptions options) : s_(std::make_unique<State>()) {
                   "capturing a std::string, a std::function or a reference cannot reach it");
     }
     s_->initializer_call = options.initializer.encode_for_exec(s_->initializer_fds);
+    if (!options.worker_state.for_exec()) {
+      throw Error(std::string("mproc::Pool: under ") + to_string(method) +
+                  " the worker_state factory must be a task function (a function pointer, a "
+                  "captureless lambda, a trivially copyable or serializable closure) with "
+                  "transferable or handle arguments: a worker does not share this process's "
+                  "memory (under fork any callable works)");
+    }
+    s_->worker_state_call = options.worker_state.encode_for_exec(s_->worker_state_fds);
     s_->remote = true;
     s_->shared_fd = sys::memfd_of_size("mproc-pool-shared", sizeof(pool::PoolShared));
     s_->shared_map = sys::SharedMapping(s_->shared_fd.get(), sizeof(pool::PoolShared));
@@ -1036,6 +1078,11 @@ PoolCore::PoolCore(PoolOptions options) : s_(std::make_unique<State>()) {
   }
   s_->opt = std::move(options);
   if (s_->opt.initializer) s_->local_initializer = [s = s_.get()] { s->opt.initializer(); };
+  if (s_->opt.worker_state) {
+    s_->local_worker_state = [s = s_.get()] {
+      pool::install_worker_state(s->opt.worker_state.build());
+    };
+  }
   s_->n = s_->opt.processes != 0 ? s_->opt.processes : process_cpu_count();
   s_->epoll.add(s_->doorbell.get(), kDoorbellKey);
   s_->epoll.add(s_->control.get(), kControlKey);

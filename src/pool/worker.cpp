@@ -17,6 +17,7 @@
 #include "mproc/detail/pool_core.hpp"
 #include "mproc/detail/remote_call.hpp"
 #include "mproc/error.hpp"
+#include "pool/worker_state.hpp"
 #include "sys/event.hpp"
 #include "sys/fork.hpp"
 #include "sys/memory.hpp"
@@ -141,8 +142,14 @@ class Worker final : public detail::ResultSink {
     if (b_.memory_limit != 0 && !kSanitizerReservesAddressSpace) {
       sys::limit_address_space_growth(b_.memory_limit);
     }
+    bool building_state = false;
     try {
       if (b_.initializer != nullptr && *b_.initializer) (*b_.initializer)();
+      if (b_.worker_state != nullptr && *b_.worker_state) {
+        building_state = true;
+        (*b_.worker_state)();
+        building_state = false;
+      }
       // From here on, the worker only computes and talks to the parent (sandbox.hpp).
       if (b_.sandbox) {
         sys::warm_module_cache();  // a spawned worker's bindings then need no readlink or stat
@@ -155,7 +162,7 @@ class Worker final : public detail::ResultSink {
       status_.init_state.store(static_cast<std::uint32_t>(InitState::kFailed),
                                std::memory_order_release);
       try {
-        send_encoded(kInitFailed, current_failure());
+        send_encoded(building_state ? kStateFailed : kInitFailed, current_failure());
       } catch (...) {
       }
       ring_doorbell();
@@ -505,8 +512,10 @@ int worker_main(void* bootstrap) noexcept {
   int code = 0;
   try {
     pool::install_crash_handlers(&b.channel->status().crash);
+    pool::enter_worker(b.worker_id, b.worker_state != nullptr && *b.worker_state);
     Worker w(b);
     code = w.run();
+    pool::leave_worker();  // the state's destructor runs after the worker's last message
   } catch (...) {
     code = 5;
   }

@@ -34,6 +34,10 @@ struct WorkerBootstrap {
   // Spawned: the parent's addresses mean nothing here; chunks name their invokers through the
   // kBind messages that precede them.
   bool remote = false;
+  // mproc::worker_id() here; and what builds and installs mproc::worker_state() (after the
+  // initializer, before the sandbox; pool/worker_state.hpp), or null.
+  int worker_id = -1;
+  const std::function<void()>* worker_state = nullptr;
 };
 
 // launch::ChildBody for a pool worker; the result is the exit code.

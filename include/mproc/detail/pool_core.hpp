@@ -19,6 +19,7 @@
 #include "mproc/progress.hpp"
 #include "mproc/sandbox.hpp"
 #include "mproc/start_method.hpp"
+#include "mproc/worker_state.hpp"
 
 namespace mproc {
 
@@ -39,6 +40,9 @@ struct PoolOptions {
   std::size_t max_message_size = std::size_t{1} << 30;  // per encoded input or result
   // Workers refuse files, sockets and exec once their initializer ran (sandbox.hpp).
   std::optional<Sandbox> sandbox{};
+  // Built once in every worker, replacements too, after the initializer and before the sandbox;
+  // tasks reach it with mproc::worker_state<T>() (worker_state.hpp).
+  WorkerState worker_state{};
 };
 
 namespace detail {
