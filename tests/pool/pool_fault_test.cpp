@@ -536,7 +536,9 @@ TEST_P(PoolFault, C3_NoFdLeftFailsANewPoolClearlyAndTheRunningOneGoesOn) {
   ASSERT_EQ(::setrlimit(RLIMIT_NOFILE, &old), 0);
   EXPECT_NE(what.find("Too many open files"), std::string::npos) << what;
   EXPECT_EQ(running_error, "");
-  if (!out.empty()) EXPECT_EQ(out[999], 999 * 999);
+  if (!out.empty()) {
+    EXPECT_EQ(out[999], 999 * 999);
+  }
   EXPECT_EQ(pool.map(square, std::views::iota(0, 10))[9], 81);
   mproc::Pool after(opts(2));
   EXPECT_EQ(after.map(square, std::views::iota(0, 10))[9], 81);
