@@ -1,5 +1,5 @@
-// Fault injection for issue 10 (RELIABILITY.md A7, C4, D1, D4, E3, J2), each case under every
-// start method (PoolFault.<Case>/fork, /forkserver, /spawn):
+// Fault injection for issue 10 (RELIABILITY.md A7, C1, C3, C4, D1, D4, E3, J2), each case under
+// every start method (PoolFault.<Case>/fork, /forkserver, /spawn):
 //   J2  20,000 items over 4 workers while another thread SIGKILLs a random worker every few ms:
 //       every item ends exactly once, as its value or as WorkerCrashed;
 //   A7  a crash or a throw while the worker encodes a result, and a result the parent cannot
