@@ -399,8 +399,9 @@ TEST_P(PoolFault, C4_ProcessLimitFailsAPoolCleanlyAndASmallerOneWorksAfter) {
   std::string filter = "--gtest_filter=PoolFaultApp.DISABLED_ProcessLimit";
   std::string all = "--gtest_also_run_disabled_tests";
   char* argv[] = {exe, all.data(), filter.data(), nullptr};
-  std::vector<std::string> vars{"MPROC_TEST_REPORT_FD=" + std::to_string(fds[1]),
-                                "MPROC_POOL_APP_METHOD=" + std::string(mproc::to_string(GetParam()))};
+  std::vector<std::string> vars{
+      "MPROC_TEST_REPORT_FD=" + std::to_string(fds[1]),
+      "MPROC_POOL_APP_METHOD=" + std::string(mproc::to_string(GetParam()))};
   std::vector<char*> envp;
   for (auto& v : vars) envp.push_back(v.data());
   for (char** e = environ; *e != nullptr; ++e) envp.push_back(*e);

@@ -37,8 +37,8 @@ int plus_one(int x) { return x + 1; }
 // The start method the program's Pool and daemon use (MPROC_EXIT_METHOD).
 mproc::StartMethod program_method() {
   const char* m = std::getenv("MPROC_EXIT_METHOD");
-  for (auto s : {mproc::StartMethod::fork, mproc::StartMethod::forkserver,
-                 mproc::StartMethod::spawn}) {
+  for (auto s :
+       {mproc::StartMethod::fork, mproc::StartMethod::forkserver, mproc::StartMethod::spawn}) {
     if (m != nullptr && mproc::to_string(s) == m) return s;
   }
   return mproc::get_start_method();
