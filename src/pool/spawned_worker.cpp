@@ -23,10 +23,11 @@ struct SpawnedWorkerStart {
   std::vector<std::byte> initializer;  // encode_remote_call message, or empty
   bool sandbox = false;
   sys::SandboxPolicy policy{};
+  std::string cgroup_procs;  // WorkerBootstrap::cgroup_procs
   template <class Ar>
   void serialize(Ar& ar) {
     ar(ring_bytes, max_tasks, memory_limit, max_message_size, record_start_times, initializer,
-       sandbox, policy);
+       sandbox, policy, cgroup_procs);
   }
 };
 
@@ -43,6 +44,7 @@ std::vector<std::byte> spawned_worker_message(const WorkerBootstrap& boot, std::
   s.initializer.assign(initializer.begin(), initializer.end());
   s.sandbox = boot.sandbox.has_value();
   if (boot.sandbox) s.policy = *boot.sandbox;
+  s.cgroup_procs = boot.cgroup_procs;
   return encode(s);
 }
 
@@ -76,6 +78,7 @@ void run_spawned_worker(std::span<const std::byte> payload,
     boot.max_message_size = static_cast<std::size_t>(s.max_message_size);
     if (s.sandbox) boot.sandbox = s.policy;
     boot.remote = true;
+    boot.cgroup_procs = s.cgroup_procs;
     code = worker_main(&boot);
   } catch (...) {
     code = 127;

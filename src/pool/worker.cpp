@@ -17,6 +17,7 @@
 #include "mproc/detail/pool_core.hpp"
 #include "mproc/detail/remote_call.hpp"
 #include "mproc/error.hpp"
+#include "sys/cgroup.hpp"
 #include "sys/event.hpp"
 #include "sys/fork.hpp"
 #include "sys/memory.hpp"
@@ -136,7 +137,7 @@ class Worker final : public detail::ResultSink {
   }
 
   bool initialize() {
-    if (b_.memory_limit != 0 && !kSanitizerReservesAddressSpace) {
+    if (b_.memory_limit != 0 && !b_.in_memory_cgroup && !kSanitizerReservesAddressSpace) {
       sys::limit_address_space_growth(b_.memory_limit);
     }
     try {
@@ -475,6 +476,8 @@ int worker_main(void* bootstrap) noexcept {
   auto& b = *static_cast<WorkerBootstrap*>(bootstrap);
   for (int fd : b.close_fds) sys::child::close_fd(fd);
   for (auto [addr, size] : b.unmap) sys::child::unmap(addr, size);
+  // Before anything runs: the initializer's memory counts against the limit too.
+  if (!b.cgroup_procs.empty()) b.in_memory_cgroup = sys::child::join_cgroup(b.cgroup_procs.c_str());
   sys::SignalMask none{};
   sigemptyset(&none.set);
   sys::child::set_signal_mask(none);  // the supervisor that forked us blocks everything

@@ -1,0 +1,160 @@
+// memory_limit_bytes as a memory cgroup per worker, under every start method: where this host
+// lets the pool make memory cgroups (here: a writable cgroup v1 memory cgroup), a task that
+// touches more memory than the limit is OOM-killed by the kernel and reported as such for that
+// item alone; the pool goes on; every worker cgroup is removed when its worker dies and with the
+// pool. Skipped where no memory cgroup can be made (the RLIMIT_AS limit is tested in
+// pool_failure_test.cpp).
+#include <gtest/gtest.h>
+#include <signal.h>
+#include <unistd.h>
+
+#include <cstddef>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <optional>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "mproc/mproc.hpp"
+#include "pool_params.hpp"
+#include "sys/cgroup.hpp"
+
+namespace {
+
+namespace fs = std::filesystem;
+using mproc::MemoryLimitMode;
+using mproc::Pool;
+using mproc::PoolOptions;
+using mproc::StartMethod;
+
+constexpr std::size_t kLimit = std::size_t{64} << 20;
+
+// Allocates `mib` MiB and touches every page (volatile: the compiler may not skip it).
+int touch_mib(int mib) {
+  const std::size_t n = static_cast<std::size_t>(mib) << 20;
+  auto* p = static_cast<volatile char*>(std::malloc(n));
+  if (p == nullptr) return -1;
+  for (std::size_t i = 0; i < n; i += 4096) p[i] = 1;
+  const int v = p[n / 2];
+  std::free(const_cast<char*>(p));
+  return v;
+}
+
+std::string own_cgroups(int) {
+  std::ifstream in("/proc/self/cgroup");
+  return {std::istreambuf_iterator<char>(in), {}};
+}
+
+// Where this process's pools make their cgroup directories, if anywhere.
+std::optional<mproc::sys::MemoryCgroupBase> base() {
+  return mproc::sys::find_memory_cgroup_base(mproc::sys::CgroupHost::current());
+}
+
+std::string our_prefix() { return "mproc-" + std::to_string(::getpid()) + "-"; }
+
+// This process's pool directories under the base, and the worker cgroups in them.
+struct Dirs {
+  std::size_t pools = 0;
+  std::size_t workers = 0;
+};
+Dirs our_dirs(const std::string& base_dir) {
+  Dirs d;
+  for (const auto& e : fs::directory_iterator(base_dir)) {
+    if (!e.is_directory() || !e.path().filename().string().starts_with(our_prefix())) continue;
+    ++d.pools;
+    for (const auto& w : fs::directory_iterator(e.path())) d.workers += w.is_directory() ? 1 : 0;
+  }
+  return d;
+}
+
+class MemoryCgroup : public mproc::test::PoolParam {
+ protected:
+  void SetUp() override {
+    base_ = base();
+    if (!base_) GTEST_SKIP() << "this host lets this process make no memory cgroup";
+    ASSERT_EQ(our_dirs(base_->dir).pools, 0u);
+  }
+  // Whatever a case did, no cgroup of ours is left once its pools are gone.
+  void TearDown() override {
+    if (base_) {
+      EXPECT_EQ(our_dirs(base_->dir).pools, 0u);
+    }
+  }
+  [[nodiscard]] PoolOptions limited(unsigned n) const {
+    auto o = opts(n);
+    o.memory_limit_bytes = kLimit;
+    return o;
+  }
+  [[nodiscard]] MemoryLimitMode expected_mode() const {
+    return base_->version == mproc::sys::CgroupVersion::v2 ? MemoryLimitMode::cgroup_v2
+                                                           : MemoryLimitMode::cgroup_v1;
+  }
+  std::optional<mproc::sys::MemoryCgroupBase> base_;
+};
+
+TEST_P(MemoryCgroup, ModeSaysCgroupWhereTheHostLetsThePoolMakeThem) {
+  Pool pool(limited(1));
+  EXPECT_EQ(pool.memory_limit_mode(), expected_mode());
+  EXPECT_EQ(our_dirs(base_->dir).pools, 1u);
+}
+
+TEST_P(MemoryCgroup, EachWorkerRunsInItsOwnCgroup) {
+  Pool pool(limited(2));
+  const auto texts = pool.map(own_cgroups, std::vector<int>(40, 0), 1);
+  std::set<std::string> distinct;
+  for (const auto& t : texts) {
+    // v1: "4:memory:/.../mproc-<pid>-<n>/w<k>"; v2: "0::/.../mproc-<pid>-<n>/w<k>".
+    const auto at = t.find("/" + our_prefix());
+    ASSERT_NE(at, std::string::npos) << t;
+    distinct.insert(t.substr(at, t.find('\n', at) - at));
+  }
+  EXPECT_EQ(distinct.size(), 2u);  // two workers, two cgroups
+}
+
+TEST_P(MemoryCgroup, AnAllocationPastTheLimitIsAnOomKillOfThatItemAlone) {
+  Pool pool(limited(1));
+  auto rs = pool.try_map(touch_mib, std::vector<int>{1, 256, 16});
+  EXPECT_TRUE(rs[0].ok());
+  ASSERT_FALSE(rs[1].ok());
+  try {
+    std::rethrow_exception(rs[1].error());
+  } catch (const mproc::WorkerCrashed& e) {
+    EXPECT_TRUE(e.oom_killed()) << e.what();
+    EXPECT_EQ(e.signal(), SIGKILL) << e.what();
+    EXPECT_EQ(e.index(), 1u);
+    EXPECT_NE(std::string(e.what()).find("OOM killer"), std::string::npos) << e.what();
+  } catch (const std::exception& e) {
+    ADD_FAILURE() << "expected WorkerCrashed (OOM kill), got: " << e.what();
+  }
+  ASSERT_TRUE(rs[2].ok());  // a task under the limit, on the replacement
+  EXPECT_EQ(rs[2].value(), 1);
+  EXPECT_EQ(pool.apply(touch_mib, 32), 1);
+}
+
+TEST_P(MemoryCgroup, ADeadWorkersCgroupGoesWithIt) {
+  Pool pool(limited(1));
+  for (int i = 0; i < 4; ++i) EXPECT_THROW((void)pool.apply(touch_mib, 256), mproc::WorkerCrashed);
+  EXPECT_EQ(pool.apply(touch_mib, 1), 1);
+  // One live worker (and perhaps one retiring); the four killed ones' cgroups are gone.
+  EXPECT_LE(our_dirs(base_->dir).workers, 2u);
+}
+
+TEST_P(MemoryCgroup, NoCgroupWhenTurnedOffOrWithoutALimit) {
+  auto o = limited(1);
+  o.memory_limit_cgroup = false;
+  {
+    Pool pool(o);
+    EXPECT_EQ(pool.memory_limit_mode(), MemoryLimitMode::rlimit);
+    EXPECT_EQ(pool.apply(touch_mib, 1), 1);
+    EXPECT_EQ(our_dirs(base_->dir).pools, 0u);
+  }
+  Pool unlimited(opts(1));
+  EXPECT_EQ(unlimited.memory_limit_mode(), MemoryLimitMode::none);
+  EXPECT_EQ(our_dirs(base_->dir).pools, 0u);
+}
+
+MPROC_ALL_START_METHODS(MemoryCgroup);
+
+}  // namespace
