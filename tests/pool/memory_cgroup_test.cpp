@@ -5,7 +5,9 @@
 // pool. Skipped where no memory cgroup can be made (the RLIMIT_AS limit is tested in
 // pool_failure_test.cpp).
 #include <gtest/gtest.h>
+#include <sched.h>
 #include <signal.h>
+#include <sys/mount.h>
 #include <unistd.h>
 
 #include <cstddef>
@@ -156,5 +158,34 @@ TEST_P(MemoryCgroup, NoCgroupWhenTurnedOffOrWithoutALimit) {
 }
 
 MPROC_ALL_START_METHODS(MemoryCgroup);
+
+// The kernel refusing: in a child with its own mount namespace, our memory cgroup bind-mounted
+// read-only over itself (EROFS), a pool falls back to the rlimit and says so. (Fork only: the
+// test's forkserver serves the test process, not this child.)
+TEST(MemoryCgroupRefused, AReadOnlyCgroupMeansTheRlimit) {
+  const auto b = base();
+  if (!b) GTEST_SKIP() << "this host lets this process make no memory cgroup";
+  const std::string dir = b->dir;
+  mproc::Process p(mproc::ProcessOptions{.start_method = StartMethod::fork}, [dir] {
+    if (::unshare(CLONE_NEWNS) != 0 ||
+        ::mount(nullptr, "/", nullptr, MS_REC | MS_PRIVATE, nullptr) != 0 ||
+        ::mount(dir.c_str(), dir.c_str(), nullptr, MS_BIND, nullptr) != 0 ||
+        ::mount(nullptr, dir.c_str(), nullptr, MS_BIND | MS_REMOUNT | MS_RDONLY, nullptr) != 0) {
+      ::_exit(77);  // no CAP_SYS_ADMIN here
+    }
+    PoolOptions o{.processes = 1, .start_method = StartMethod::fork};
+    o.memory_limit_bytes = kLimit;
+    Pool pool(o);
+    if (pool.memory_limit_mode() != MemoryLimitMode::rlimit) {
+      throw std::runtime_error(std::string("mode ") + mproc::to_string(pool.memory_limit_mode()));
+    }
+    if (pool.apply(touch_mib, 1) != 1) throw std::runtime_error("the task failed");
+  });
+  p.start();
+  p.join();
+  if (p.exitcode() == 77) GTEST_SKIP() << "cannot make a mount namespace here";
+  EXPECT_EQ(p.exitcode(), 0);
+  EXPECT_EQ(our_dirs(dir).pools, 0u);
+}
 
 }  // namespace
