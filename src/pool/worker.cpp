@@ -477,7 +477,9 @@ int worker_main(void* bootstrap) noexcept {
   for (int fd : b.close_fds) sys::child::close_fd(fd);
   for (auto [addr, size] : b.unmap) sys::child::unmap(addr, size);
   // Before anything runs: the initializer's memory counts against the limit too.
-  if (!b.cgroup_procs.empty()) b.in_memory_cgroup = sys::child::join_cgroup(b.cgroup_procs.c_str());
+  if (!b.cgroup_procs.empty()) {
+    b.in_memory_cgroup = sys::child::join_cgroup(b.cgroup_procs.c_str());
+  }
   sys::SignalMask none{};
   sigemptyset(&none.set);
   sys::child::set_signal_mask(none);  // the supervisor that forked us blocks everything

@@ -218,8 +218,8 @@ std::string WorkerCgroup::procs_file() const { return dir_ + "/cgroup.procs"; }
 std::optional<std::uint64_t> WorkerCgroup::oom_kills() const noexcept {
   if (dir_.empty()) return std::nullopt;
   try {
-    auto text = read_text_file(dir_ + (version_ == CgroupVersion::v2 ? "/memory.events"
-                                                                      : "/memory.oom_control"));
+    auto text = read_text_file(
+        dir_ + (version_ == CgroupVersion::v2 ? "/memory.events" : "/memory.oom_control"));
     if (!text) return std::nullopt;
     return detail::flat_keyed_value(*text, "oom_kill");
   } catch (...) {  // std::bad_alloc

@@ -127,8 +127,7 @@ TEST(CgroupBase, V2TopOfTheMountWithoutMemoryEnabledIsNotABase) {
   FakeRoot r;
   r.file("/sys/fs/cgroup/cgroup.controllers", "cpu memory\n");
   r.file("/sys/fs/cgroup/cgroup.subtree_control", "");
-  EXPECT_FALSE(
-      find_memory_cgroup_base(CgroupHost{kV2Mountinfo, "0::/\n", r.path()}).has_value());
+  EXPECT_FALSE(find_memory_cgroup_base(CgroupHost{kV2Mountinfo, "0::/\n", r.path()}).has_value());
 }
 
 TEST(CgroupBase, V1MemoryCgroupIsTheBaseOnAV1Host) {

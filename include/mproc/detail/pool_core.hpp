@@ -31,10 +31,14 @@ enum class MemoryLimitMode {
 };
 [[nodiscard]] constexpr const char* to_string(MemoryLimitMode m) noexcept {
   switch (m) {
-    case MemoryLimitMode::rlimit: return "rlimit";
-    case MemoryLimitMode::cgroup_v1: return "cgroup_v1";
-    case MemoryLimitMode::cgroup_v2: return "cgroup_v2";
-    default: return "none";
+    case MemoryLimitMode::rlimit:
+      return "rlimit";
+    case MemoryLimitMode::cgroup_v1:
+      return "cgroup_v1";
+    case MemoryLimitMode::cgroup_v2:
+      return "cgroup_v2";
+    default:
+      return "none";
   }
 }
 
