@@ -31,7 +31,7 @@ using mproc::Pool;
 using mproc::PoolOptions;
 using mproc::StartMethod;
 
-constexpr std::size_t kLimit = std::size_t{64} << 20;
+constexpr std::size_t kLimit = std::size_t{128} << 20;  // room for a sanitizer's shadow
 
 // Allocates `mib` MiB and touches every page (volatile: the compiler may not skip it).
 int touch_mib(int mib) {
@@ -117,7 +117,7 @@ TEST_P(MemoryCgroup, EachWorkerRunsInItsOwnCgroup) {
 
 TEST_P(MemoryCgroup, AnAllocationPastTheLimitIsAnOomKillOfThatItemAlone) {
   Pool pool(limited(1));
-  auto rs = pool.try_map(touch_mib, std::vector<int>{1, 256, 16});
+  auto rs = pool.try_map(touch_mib, std::vector<int>{1, 512, 16});
   EXPECT_TRUE(rs[0].ok());
   ASSERT_FALSE(rs[1].ok());
   try {
@@ -137,7 +137,7 @@ TEST_P(MemoryCgroup, AnAllocationPastTheLimitIsAnOomKillOfThatItemAlone) {
 
 TEST_P(MemoryCgroup, ADeadWorkersCgroupGoesWithIt) {
   Pool pool(limited(1));
-  for (int i = 0; i < 4; ++i) EXPECT_THROW((void)pool.apply(touch_mib, 256), mproc::WorkerCrashed);
+  for (int i = 0; i < 4; ++i) EXPECT_THROW((void)pool.apply(touch_mib, 512), mproc::WorkerCrashed);
   EXPECT_EQ(pool.apply(touch_mib, 1), 1);
   // One live worker (and perhaps one retiring); the four killed ones' cgroups are gone.
   EXPECT_LE(our_dirs(base_->dir).workers, 2u);
