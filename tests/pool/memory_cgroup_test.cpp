@@ -5,9 +5,12 @@
 // pool. Skipped where no memory cgroup can be made (the RLIMIT_AS limit is tested in
 // pool_failure_test.cpp).
 #include <gtest/gtest.h>
+#include <poll.h>
 #include <sched.h>
 #include <signal.h>
 #include <sys/mount.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <cstddef>
@@ -155,6 +158,55 @@ TEST_P(MemoryCgroup, NoCgroupWhenTurnedOffOrWithoutALimit) {
   Pool unlimited(opts(1));
   EXPECT_EQ(unlimited.memory_limit_mode(), MemoryLimitMode::none);
   EXPECT_EQ(our_dirs(base_->dir).pools, 0u);
+}
+
+// The app of CgroupsOfAKilledProgramAreSweptByTheNextPool: a limited pool, its workers' pids
+// reported, then a wait to be killed.
+TEST(MemoryCgroupApp, DISABLED_LimitedPoolThenPause) {
+  PoolOptions o{.processes = 2, .start_method = mproc::test::App::start_method()};
+  o.memory_limit_bytes = kLimit;
+  Pool pool(o);
+  auto pids = pool.worker_pids();
+  const int n = static_cast<int>(pids.size());
+  mproc::test::App::report(&n, sizeof n);
+  mproc::test::App::report(pids.data(), sizeof(int) * pids.size());
+  for (;;) ::pause();
+}
+
+// A program killed by SIGKILL cannot remove its cgroups; the next pool made under the same base
+// removes those of processes that are gone.
+TEST_P(MemoryCgroup, CgroupsOfAKilledProgramAreSweptByTheNextPool) {
+  mproc::test::App app("MemoryCgroupApp.DISABLED_LimitedPoolThenPause",
+                       {{"MPROC_POOL_APP_METHOD", std::string(mproc::to_string(GetParam()))}});
+  const std::string app_prefix = "mproc-" + std::to_string(app.pid()) + "-";
+  auto app_dirs = [&] {
+    std::size_t k = 0;
+    for (const auto& e : fs::directory_iterator(base_->dir)) {
+      k += e.path().filename().string().starts_with(app_prefix) ? 1 : 0;
+    }
+    return k;
+  };
+  int n = 0;
+  ASSERT_TRUE(app.read_report(&n, sizeof n));
+  ASSERT_EQ(n, 2);
+  std::vector<int> pids(2);
+  ASSERT_TRUE(app.read_report(pids.data(), sizeof(int) * 2));
+  std::vector<int> pidfds;
+  for (int p : pids) pidfds.push_back(static_cast<int>(::syscall(SYS_pidfd_open, p, 0)));
+  ASSERT_EQ(::kill(app.pid(), SIGKILL), 0);
+  (void)app.wait();
+  for (std::size_t i = 0; i < pidfds.size(); ++i) {
+    ASSERT_GE(pidfds[i], 0);
+    pollfd pfd{pidfds[i], POLLIN, 0};
+    EXPECT_EQ(::poll(&pfd, 1, 5000), 1) << "worker " << pids[i] << " outlived its parent";
+    ::close(pidfds[i]);
+    ::waitpid(pids[i], nullptr, 0);  // we are the subreaper: the orphan is ours to reap
+  }
+  EXPECT_EQ(app_dirs(), 1u);  // left behind
+  {
+    Pool pool(limited(1));
+    EXPECT_EQ(app_dirs(), 0u);
+  }
 }
 
 MPROC_ALL_START_METHODS(MemoryCgroup);
