@@ -98,6 +98,11 @@ std::optional<MemoryCgroupBase> find_v2(const CgroupHost& host, std::string& why
     return std::nullopt;
   }
   std::string parent = own->substr(0, slash);
+  // A pool inside a pool worker: siblings of the worker's cgroup would escape its limit.
+  if (std::string_view(parent).substr(parent.rfind('/') + 1).starts_with("mproc-")) {
+    why = "our cgroup v2 is a pool worker's (" + *own + ")";
+    return std::nullopt;
+  }
   auto parent_subtree = text_of(parent + "/cgroup.subtree_control");
   if (!parent_subtree || !detail::has_word(*parent_subtree, "memory")) {
     why = "memory is not in cgroup.subtree_control of our cgroup v2's parent (" + parent + ")";

@@ -112,6 +112,22 @@ TEST(CgroupBase, V2WithoutTheMemoryControllerIsNotABase) {
   EXPECT_NE(why.find("memory controller is not available"), std::string::npos) << why;
 }
 
+TEST(CgroupBase, V2InsideAPoolWorkersCgroupIsNotABase) {
+  // A pool made in a pool's worker: its workers' cgroups beside the worker's would escape the
+  // worker's limit.
+  FakeRoot r;
+  const std::string pool_dir = "/sys/fs/cgroup/app/mproc-77-0";
+  r.file(pool_dir + "/cgroup.subtree_control", "+memory\n");
+  r.file(pool_dir + "/cgroup.procs", "");
+  r.file(pool_dir + "/w16/cgroup.controllers", "memory\n");
+  r.file(pool_dir + "/w16/cgroup.subtree_control", "");
+  std::string why;
+  EXPECT_FALSE(
+      find_memory_cgroup_base(CgroupHost{kV2Mountinfo, "0::/app/mproc-77-0/w16\n", r.path()}, &why)
+          .has_value());
+  EXPECT_NE(why.find("pool worker"), std::string::npos) << why;
+}
+
 TEST(CgroupBase, V2RootWithMemoryEnabledIsItsOwnBase) {
   FakeRoot r;
   r.file("/sys/fs/cgroup/cgroup.controllers", "cpu memory\n");
