@@ -31,6 +31,7 @@
 #include "pool/spawned_worker.hpp"
 #include "pool/worker.hpp"
 #include "pool/worker_state.hpp"
+#include "sys/cgroup.hpp"
 #include "sys/event.hpp"
 #include "sys/fork.hpp"
 #include "sys/oom.hpp"
@@ -119,6 +120,7 @@ struct Worker {
   std::vector<std::byte> out_big{};
   std::size_t out_pos = 0;
   pool::ResultReader reader{};     // its result ring, parsed
+  sys::WorkerCgroup cgroup{};      // its memory cgroup (MemoryLimitMode::cgroup_*), if any
   std::vector<pool::RemoteBindKey> bound{};  // calls named to it so far
   [[nodiscard]] bool sending_big() const noexcept { return out_pos < out_big.size(); }
 };
@@ -133,6 +135,9 @@ std::string describe_status(int status) {
 struct PoolCore::State {
   PoolOptions opt;
   unsigned n = 0;
+  MemoryLimitMode memory_mode = MemoryLimitMode::none;
+  // The workers' memory cgroups (declared before `workers`: outlives their WorkerCgroups).
+  std::optional<sys::MemoryCgroupTree> cgroups{};
 
   mutable std::mutex mu;
   std::condition_variable cv;
@@ -694,6 +699,10 @@ struct PoolCore::State {
     }
     epoll.remove(w.pidfd.get());
     w.pidfd.reset();
+    // Its own cgroup's counter says exactly whether the OOM killer ended it; then the cgroup,
+    // empty now, goes.
+    const std::optional<std::uint64_t> cgroup_oom_kills = w.cgroup.oom_kills();
+    w.cgroup.remove();
     const int pid = w.pid;
     w.pid = 0;
 
@@ -763,6 +772,10 @@ struct PoolCore::State {
             info.oom_killed = now_kills && *now_kills > *oom_kills_seen;
             if (now_kills) oom_kills_seen = now_kills;
           }
+          // (Its own cgroup's count is exact; the pool's cgroup's count above also moves with it.)
+          if (status == -SIGKILL && !w.killed_by_pool && cgroup_oom_kills) {
+            info.oom_killed = *cgroup_oom_kills > 0;
+          }
           error = std::make_exception_ptr(WorkerCrashed(std::move(info)));
         }
         if (c.attempts < opt.retries) {
@@ -812,6 +825,14 @@ struct PoolCore::State {
     boot.worker_state = &local_worker_state;
     boot.max_tasks = opt.max_tasks_per_child;
     boot.memory_limit = opt.memory_limit_bytes;
+    if (cgroups) {
+      try {
+        w->cgroup = cgroups->make_worker("w" + std::to_string(w->key));
+        boot.cgroup_procs = w->cgroup.procs_file();
+      } catch (const SystemError&) {
+        // Refused now although the probe passed: this worker keeps the RLIMIT_AS limit.
+      }
+    }
     boot.record_start_times = opt.task_timeout.count() > 0;
     boot.max_message_size = opt.max_message_size;
     if (opt.sandbox) {
@@ -1035,6 +1056,20 @@ struct PoolCore::State {
   }
 
   void poke() noexcept { sys::eventfd_signal(control.get()); }
+
+  // A memory cgroup per worker where the kernel lets us make them, else RLIMIT_AS.
+  MemoryLimitMode choose_memory_limit() {
+    if (!opt.memory_limit_cgroup) return MemoryLimitMode::rlimit;
+    auto base = sys::find_memory_cgroup_base(sys::CgroupHost::current());
+    if (!base) return MemoryLimitMode::rlimit;
+    try {
+      cgroups.emplace(*base, opt.memory_limit_bytes);
+    } catch (const SystemError&) {  // EACCES, EROFS, EBUSY...: the kernel said no
+      return MemoryLimitMode::rlimit;
+    }
+    return base->version == sys::CgroupVersion::v2 ? MemoryLimitMode::cgroup_v2
+                                                   : MemoryLimitMode::cgroup_v1;
+  }
 };
 
 // ------------------------------------------------------------------ PoolCore
@@ -1077,6 +1112,7 @@ PoolCore::PoolCore(PoolOptions options) : s_(std::make_unique<State>()) {
                 "(Debian: libseccomp-dev; rebuild)");
   }
   s_->opt = std::move(options);
+  if (s_->opt.memory_limit_bytes != 0) s_->memory_mode = s_->choose_memory_limit();
   if (s_->opt.initializer) s_->local_initializer = [s = s_.get()] { s->opt.initializer(); };
   if (s_->opt.worker_state) {
     s_->local_worker_state = [s = s_.get()] {
@@ -1114,6 +1150,8 @@ PoolCore::~PoolCore() {
 }
 
 unsigned PoolCore::processes() const noexcept { return s_->n; }
+
+MemoryLimitMode PoolCore::memory_limit_mode() const noexcept { return s_->memory_mode; }
 
 void PoolCore::submit(const std::shared_ptr<Batch>& batch, std::shared_ptr<const Segment> items,
                       bool last, std::size_t expected) {

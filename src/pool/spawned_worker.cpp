@@ -28,10 +28,11 @@ struct SpawnedWorkerStart {
   std::int32_t worker_id = -1;
   std::vector<std::byte> worker_state;  // encode_remote_call message, or empty
   std::uint32_t initializer_fds = 0;    // passed fds of the initializer's handle arguments
+  std::string cgroup_procs;             // WorkerBootstrap::cgroup_procs
   template <class Ar>
   void serialize(Ar& ar) {
     ar(ring_bytes, max_tasks, memory_limit, max_message_size, record_start_times, initializer,
-       sandbox, policy, worker_id, worker_state, initializer_fds);
+       sandbox, policy, worker_id, worker_state, initializer_fds, cgroup_procs);
   }
 };
 
@@ -53,6 +54,7 @@ std::vector<std::byte> spawned_worker_message(const WorkerBootstrap& boot, std::
   s.worker_id = boot.worker_id;
   s.worker_state.assign(worker_state.begin(), worker_state.end());
   s.initializer_fds = static_cast<std::uint32_t>(initializer_fds);
+  s.cgroup_procs = boot.cgroup_procs;
   return encode(s);
 }
 
@@ -102,6 +104,7 @@ void run_spawned_worker(std::span<const std::byte> payload,
     boot.remote = true;
     boot.worker_id = s.worker_id;
     boot.worker_state = &worker_state;
+    boot.cgroup_procs = s.cgroup_procs;
     code = worker_main(&boot);
   } catch (...) {
     code = 127;

@@ -18,6 +18,7 @@
 #include "mproc/detail/remote_call.hpp"
 #include "mproc/error.hpp"
 #include "pool/worker_state.hpp"
+#include "sys/cgroup.hpp"
 #include "sys/event.hpp"
 #include "sys/fork.hpp"
 #include "sys/memory.hpp"
@@ -139,7 +140,7 @@ class Worker final : public detail::ResultSink {
   }
 
   bool initialize() {
-    if (b_.memory_limit != 0 && !kSanitizerReservesAddressSpace) {
+    if (b_.memory_limit != 0 && !b_.in_memory_cgroup && !kSanitizerReservesAddressSpace) {
       sys::limit_address_space_growth(b_.memory_limit);
     }
     bool building_state = false;
@@ -499,6 +500,10 @@ int worker_main(void* bootstrap) noexcept {
   auto& b = *static_cast<WorkerBootstrap*>(bootstrap);
   for (int fd : b.close_fds) sys::child::close_fd(fd);
   for (auto [addr, size] : b.unmap) sys::child::unmap(addr, size);
+  // Before anything runs: the initializer's memory counts against the limit too.
+  if (!b.cgroup_procs.empty()) {
+    b.in_memory_cgroup = sys::child::join_cgroup(b.cgroup_procs.c_str());
+  }
   sys::SignalMask none{};
   sigemptyset(&none.set);
   sys::child::set_signal_mask(none);  // the supervisor that forked us blocks everything

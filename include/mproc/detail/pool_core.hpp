@@ -23,6 +23,26 @@
 
 namespace mproc {
 
+// What enforces PoolOptions::memory_limit_bytes in the workers (Pool::memory_limit_mode()).
+enum class MemoryLimitMode {
+  none,       // no limit asked for (memory_limit_bytes == 0)
+  rlimit,     // RLIMIT_AS: an allocation past the limit fails (std::bad_alloc in the task)
+  cgroup_v1,  // a cgroup v1 memory cgroup per worker: past the limit the kernel OOM-kills it
+  cgroup_v2,  // a cgroup v2 child per worker with memory.max: the same
+};
+[[nodiscard]] constexpr const char* to_string(MemoryLimitMode m) noexcept {
+  switch (m) {
+    case MemoryLimitMode::rlimit:
+      return "rlimit";
+    case MemoryLimitMode::cgroup_v1:
+      return "cgroup_v1";
+    case MemoryLimitMode::cgroup_v2:
+      return "cgroup_v2";
+    default:
+      return "none";
+  }
+}
+
 struct PoolOptions {
   unsigned processes = 0;                      // 0: process_cpu_count()
   std::optional<StartMethod> start_method{};   // empty: get_start_method() at construction
@@ -43,6 +63,10 @@ struct PoolOptions {
   // Built once in every worker, replacements too, after the initializer and before the sandbox;
   // tasks reach it with mproc::worker_state<T>() (worker_state.hpp).
   WorkerState worker_state{};
+  // memory_limit_bytes as a hard limit in a memory cgroup per worker where this process may
+  // make them (a delegated cgroup v2 subtree, a writable cgroup v1 memory cgroup); false: the
+  // RLIMIT_AS limit only. Pool::memory_limit_mode() says which applies.
+  bool memory_limit_cgroup = true;
 };
 
 namespace detail {
@@ -210,6 +234,7 @@ class PoolCore final : public CallCore {
   PoolCore& operator=(const PoolCore&) = delete;
 
   [[nodiscard]] unsigned processes() const noexcept;
+  [[nodiscard]] MemoryLimitMode memory_limit_mode() const noexcept;
 
   // Hands items to the workers. Throws PoolClosed after close()/terminate(), or the pool's
   // broken-state error (an initializer failed); with spawned workers, Error if the batch's
