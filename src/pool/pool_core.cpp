@@ -111,11 +111,13 @@ struct Worker {
   bool stop_sent = false;
   bool corrupt = false;            // its channel held garbage
   bool timed_out = false;          // killed for running past task_timeout
+  // With timed_out: how many of its items were answered before the one that timed out. An
+  // answer it publishes later (it ignored SIGTERM) is dropped: that item is a TaskTimeout.
+  std::uint64_t answers_before_timeout = 0;
   std::optional<Clock::time_point> kill_at{};  // SIGKILL if still alive then
   bool killed_by_pool = false;                 // we sent the SIGKILL (not the OOM killer)
   bool init_timed_out = false;                 // its initializer ran past task_timeout
   Clock::time_point spawned_at{};
-  std::shared_ptr<Batch> last_batch{};         // whose chunk ended last (for kChunkDone)
   // A task message too big for one record, being sent in pieces.
   std::vector<std::byte> out_big{};
   std::size_t out_pos = 0;
@@ -513,6 +515,7 @@ struct PoolCore::State {
 
   // ---------------------------------------------------------------- results
   void on_item(Worker& w, bool ok, std::span<const std::byte> payload) {
+    if (w.timed_out && w.items_answered >= w.answers_before_timeout) return;  // too late
     if (w.chunks.empty() || w.chunks.front().done >= w.chunks.front().count()) {
       w.corrupt = true;  // an answer to nothing
       return;
@@ -533,10 +536,6 @@ struct PoolCore::State {
       }
       complete(*c.batch, index, std::move(e));
     }
-    if (c.done == c.count()) {
-      w.last_batch = c.batch;
-      w.chunks.pop_front();
-    }
   }
 
   // A run of packed results (a kOkRun record, or the open run of a dead worker).
@@ -553,6 +552,14 @@ struct PoolCore::State {
       w.corrupt = true;
       return;
     }
+    if (w.timed_out) {  // the answers from the timed-out item on are too late
+      if (w.items_answered >= w.answers_before_timeout) return;
+      const auto in_time = static_cast<std::uint32_t>(w.answers_before_timeout - w.items_answered);
+      if (h.count > in_time) {
+        h.count = in_time;
+        data = data.first(std::size_t{h.count} * h.stride);
+      }
+    }
     Chunk& c = w.chunks.front();
     const std::size_t first = c.index(c.done);
     if (c.batch->on_packed(first, h.count, h.stride, data)) {
@@ -565,10 +572,6 @@ struct PoolCore::State {
     }
     w.items_answered += h.count;
     c.done += h.count;
-    if (c.done == c.count()) {
-      w.last_batch = c.batch;
-      w.chunks.pop_front();
-    }
   }
 
   // After w died: the results of its open run, which it had no chance to publish.
@@ -604,19 +607,29 @@ struct PoolCore::State {
         on_item(w, kind == pool::kOk, payload);
         break;
       case pool::kChunkDone: {
+        // A chunk is answered item by item, then closed by this report of how many items of it
+        // the worker ran: all of them, or fewer when it retires mid-chunk (the rest goes to
+        // another worker). Its chunk stays at the front until then, so an answer too many can
+        // never be taken for the next chunk's, nor for a later call's.
         pool::ChunkDone d{};
         if (payload.size() != sizeof d) {
           w.corrupt = true;
           break;
         }
         std::memcpy(&d, payload.data(), sizeof d);
-        if (w.last_batch && d.count != 0) {
-          auto& book = w.last_batch->book();
+        if (w.chunks.empty() || w.chunks.front().done != d.count ||
+            (d.count < w.chunks.front().count() && !w.retiring)) {
+          w.corrupt = true;
+          break;
+        }
+        Chunk& c = w.chunks.front();
+        if (d.count != 0) {
+          auto& book = c.batch->book();
           const double per = static_cast<double>(d.elapsed_ns) / d.count;
           book.ns_per_item = book.ns_per_item == 0 ? per : 0.7 * book.ns_per_item + 0.3 * per;
-          remember_timing(*w.last_batch, book.ns_per_item);
+          remember_timing(*c.batch, book.ns_per_item);
         }
-        w.last_batch.reset();
+        if (c.done == c.count()) w.chunks.pop_front();
         break;
       }
       case pool::kRetiring:
@@ -949,6 +962,7 @@ struct PoolCore::State {
             Clock::time_point(std::chrono::nanoseconds(started_ns)) + opt.task_timeout;
         if (now >= deadline) {
           w.timed_out = true;
+          w.answers_before_timeout = ws.items_started.load(std::memory_order_acquire) - 1;
           kill_worker(w, SIGTERM);
           consider(*w.kill_at);
         } else {

@@ -69,6 +69,13 @@ class Worker final : public detail::ResultSink {
       : b_(b), tasks_(b.channel->tasks()), results_(b.channel->results()),
         status_(b.channel->status()) {}
 
+  // Test hook (pool/worker.hpp forge_record_for_testing): publishes a record as if it were
+  // this worker's own, the way a corrupted or compromised worker could.
+  void forge(std::uint32_t kind, std::span<const std::byte> payload) {
+    send_raw(kind, payload);
+    ring_doorbell();
+  }
+
   int run() {
     if (!initialize()) return 3;
     for (;;) {
@@ -494,7 +501,16 @@ class Worker final : public detail::ResultSink {
   std::size_t last_binding_ = 0;
 };
 
+// The worker this process runs, for forge_record_for_testing only.
+Worker* running_worker = nullptr;
+
 }  // namespace
+
+bool forge_record_for_testing(std::uint32_t kind, std::span<const std::byte> payload) {
+  if (running_worker == nullptr) return false;
+  running_worker->forge(kind, payload);
+  return true;
+}
 
 int worker_main(void* bootstrap) noexcept {
   auto& b = *static_cast<WorkerBootstrap*>(bootstrap);
@@ -519,7 +535,9 @@ int worker_main(void* bootstrap) noexcept {
     pool::install_crash_handlers(&b.channel->status().crash);
     pool::enter_worker(b.worker_id, b.worker_state != nullptr && *b.worker_state);
     Worker w(b);
+    running_worker = &w;
     code = w.run();
+    running_worker = nullptr;
     pool::leave_worker();  // the state's destructor runs after the worker's last message
   } catch (...) {
     code = 5;
