@@ -34,6 +34,7 @@ enum Kind : std::uint32_t {
   kChunkDone = 18,
   kRetiring = 19,
   kInitFailed = 20,
+  kSoftTimeout = 22,  // like kError: the item threw after its soft timeout asked it to stop
   kBind = 3,  // to a spawned worker: a RemoteBindKey, then a pool_bind_message (pool_batch.hpp)
   kFragment = 64,
 };

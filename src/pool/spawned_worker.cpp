@@ -23,10 +23,11 @@ struct SpawnedWorkerStart {
   std::vector<std::byte> initializer;  // encode_remote_call message, or empty
   bool sandbox = false;
   sys::SandboxPolicy policy{};
+  std::int64_t soft_timeout_ms = 0;
   template <class Ar>
   void serialize(Ar& ar) {
     ar(ring_bytes, max_tasks, memory_limit, max_message_size, record_start_times, initializer,
-       sandbox, policy);
+       sandbox, policy, soft_timeout_ms);
   }
 };
 
@@ -43,6 +44,7 @@ std::vector<std::byte> spawned_worker_message(const WorkerBootstrap& boot, std::
   s.initializer.assign(initializer.begin(), initializer.end());
   s.sandbox = boot.sandbox.has_value();
   if (boot.sandbox) s.policy = *boot.sandbox;
+  s.soft_timeout_ms = boot.soft_timeout.count();
   return encode(s);
 }
 
@@ -75,6 +77,7 @@ void run_spawned_worker(std::span<const std::byte> payload,
     boot.record_start_times = s.record_start_times;
     boot.max_message_size = static_cast<std::size_t>(s.max_message_size);
     if (s.sandbox) boot.sandbox = s.policy;
+    boot.soft_timeout = std::chrono::milliseconds(s.soft_timeout_ms);
     boot.remote = true;
     code = worker_main(&boot);
   } catch (...) {

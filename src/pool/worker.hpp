@@ -34,6 +34,7 @@ struct WorkerBootstrap {
   // Spawned: the parent's addresses mean nothing here; chunks name their invokers through the
   // kBind messages that precede them.
   bool remote = false;
+  std::chrono::milliseconds soft_timeout{0};  // 0: none (no timer thread)
 };
 
 // launch::ChildBody for a pool worker; the result is the exit code.
