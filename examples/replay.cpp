@@ -43,6 +43,7 @@ int main(int argc, char** argv) {
   mproc::init(argc, argv);
   if (argc == 3 && std::string(argv[1]) == "--replay") {
     std::printf("replaying %s\n", argv[2]);
+    std::fflush(stdout);  // before the crash
     std::printf("parse_record returned %zu\n", mproc::replay(argv[2], parse_record));
     return 0;
   }
@@ -73,8 +74,9 @@ int main(int argc, char** argv) {
     }
     if (failures == 1 && !saved.empty()) {
       const std::string input = mproc::replay(saved, inspect);
-      std::printf("\nsaved input of item 5: \"%s\"\ndebug it with:\n  gdb --args %s --replay %s\n",
-                  input.c_str(), argv[0], saved.c_str());
+      std::printf("\nsaved input of item 5: \"%s\"\ndebug it with%s:\n  gdb --args %s --replay %s\n",
+                  input.c_str(), keep ? "" : " (run with KEEP_REPLAY=1 to keep the file)",
+                  argv[0], saved.c_str());
       if (input == records[5]) status = 0;
     }
   }
