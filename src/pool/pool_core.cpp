@@ -517,8 +517,12 @@ struct PoolCore::State {
       try {
         auto f = decode<pool::RemoteFailure>(payload);
         if (soft) {
+          // (The worker's own TaskTimeout, from throw_if_stop_requested, says nothing more.)
+          std::string why = f.type_name == "mproc::TaskTimeout"
+                                ? "mproc::TaskTimeout (throw_if_stop_requested)"
+                                : f.type_name + ": " + f.what;
           TaskTimeout::Info info{TimeoutLimit::soft, opt.soft_timeout, w.pid, index,
-                                 f.type_name + ": " + f.what, save_replay(c, c.done - 1)};
+                                 std::move(why), save_replay(c, c.done - 1)};
           e = std::make_exception_ptr(TaskTimeout(std::move(info)));
         } else {
           e = std::make_exception_ptr(

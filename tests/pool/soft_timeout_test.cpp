@@ -104,6 +104,11 @@ TEST_P(PoolSoftTimeout, TaskThatThrowsAfterTheRequestFailsWithSoftTimeout) {
   } catch (const TaskTimeout& e) {
     EXPECT_NE(e.task_error().find("gave up on item one"), std::string::npos) << e.task_error();
   }
+  try {
+    std::rethrow_exception(out[0].error());
+  } catch (const TaskTimeout& e) {
+    EXPECT_EQ(e.task_error(), "mproc::TaskTimeout (throw_if_stop_requested)");
+  }
   // The worker lives on: a soft timeout is not a crash.
   EXPECT_EQ(pool.apply(twice, 21), 42);
 }
