@@ -204,15 +204,13 @@ template <class F, class... A>
 using task_result_t =
     std::remove_cvref_t<decltype(invoke_task(std::declval<F&>(), std::declval<A>()...))>;
 
+template <class F, class Tuple, std::size_t... I>
+auto apply_result_of(std::index_sequence<I...>)
+    -> task_result_t<F, decltype(std::get<I>(std::declval<Tuple>()))...>;
+// f's result for the arguments in Tuple, a tuple-like (starmap, apply), as std::apply calls it.
 template <class F, class Tuple>
-struct apply_result;
-template <class F, class... A>
-struct apply_result<F, std::tuple<A...>> {
-  using type = task_result_t<F, A&&...>;
-};
-// f's result for the arguments in Tuple (starmap, apply).
-template <class F, class Tuple>
-using apply_result_t = typename apply_result<F, std::remove_cvref_t<Tuple>>::type;
+using apply_result_t = decltype(apply_result_of<F, std::remove_cvref_t<Tuple>>(
+    std::make_index_sequence<std::tuple_size_v<std::remove_cvref_t<Tuple>>>{}));
 
 template <class F, class Tuple>
 decltype(auto) apply_task(F& f, Tuple&& t) {
