@@ -151,6 +151,12 @@ auto replay_record(const ReplayRecord& rec, F& f, std::string_view source)
       }
     } else {
       using Tuple = std::tuple<A...>;
+      if constexpr (sizeof...(A) == 2) {  // starmap over std::pair items
+        using Pair = std::pair<A...>;
+        if (rec.args_fingerprint == remote_signature_hash(type_name<Pair>())) {
+          return apply_task(g, decode<Pair>(rec.input));
+        }
+      }
       check_replay_type<Tuple>(rec, source);
       return apply_task(g, decode<Tuple>(rec.input));
     }

@@ -203,6 +203,26 @@ TEST_P(PoolReplay, ApplyArgumentsReplayAsATuple) {
   }
 }
 
+int crash_on_pair(int a, int b) {
+  if (::getpid() != g_test_pid) ::kill(::getpid(), SIGKILL);
+  return a * 100 + b;
+}
+
+TEST_P(PoolReplay, StarmapOverPairsReplays) {
+  Pool pool(with_dir());
+  const std::vector<std::pair<int, int>> pairs{{4, 2}};
+  const auto out = pool.try_map([](std::pair<int, int> p) { return p.first; }, pairs);
+  ASSERT_TRUE(out[0].ok());  // (a map over pairs, no crash: nothing saved)
+  try {
+    (void)pool.starmap(crash_on_pair, pairs);
+    FAIL() << "no crash";
+  } catch (const WorkerCrashed& e) {
+    ASSERT_FALSE(e.replay_file().empty());
+    EXPECT_EQ(mproc::replay(e.replay_file(), crash_on_pair), 402);
+  }
+  EXPECT_EQ(dir_.files().size(), 1u);
+}
+
 TEST_P(PoolReplay, ClosureStateComesFromTheFile) {
   Pool pool(with_dir());
   const auto out = pool.try_map(make_closure(100), std::vector<int>{1});
