@@ -27,6 +27,7 @@
 #include "mproc/error.hpp"
 #include "pool/channel.hpp"
 #include "pool/progress_session.hpp"
+#include "pool/replay_writer.hpp"
 #include "pool/result_reader.hpp"
 #include "pool/spawned_worker.hpp"
 #include "pool/worker.hpp"
@@ -57,11 +58,15 @@ struct Batch::Book {
   std::size_t pos = 0;  // next item of segments.front()
   // Spawned workers: the batch's pool_bind_message (shared with State::bindings).
   std::shared_ptr<const std::vector<std::byte>> binding{};
+  std::uint64_t call_id = 0;  // names its replay files
   [[nodiscard]] bool finished() const noexcept { return input_closed && completed == submitted; }
 };
 
 Batch::Batch(ItemInvoker invoker, std::uintptr_t fn, std::size_t chunksize)
-    : invoker_(invoker), fn_(fn), chunksize_(chunksize), book_(std::make_unique<Book>()) {}
+    : invoker_(invoker), fn_(fn), chunksize_(chunksize), book_(std::make_unique<Book>()) {
+  static std::atomic<std::uint64_t> calls{0};
+  book_->call_id = calls.fetch_add(1, std::memory_order_relaxed);
+}
 Batch::~Batch() = default;
 
 namespace {
@@ -140,6 +145,7 @@ struct PoolCore::State {
   MemoryLimitMode memory_mode = MemoryLimitMode::none;
   // The workers' memory cgroups (declared before `workers`: outlives their WorkerCgroups).
   std::optional<sys::MemoryCgroupTree> cgroups{};
+  std::filesystem::path replay_dir{};  // opt.replay_dir or MPROC_REPLAY_DIR; empty: off
 
   mutable std::mutex mu;
   std::condition_variable cv;
@@ -514,7 +520,13 @@ struct PoolCore::State {
   }
 
   // ---------------------------------------------------------------- results
-  void on_item(Worker& w, bool ok, std::span<const std::byte> payload) {
+  // Item k of chunk c (k from its begin) saved for mproc::replay, or empty.
+  std::filesystem::path save_replay(const Chunk& c, std::size_t k) const {
+    if (replay_dir.empty()) return {};
+    return pool::save_replay(replay_dir, *c.batch, *c.seg, c.begin + k, c.batch->book().call_id);
+  }
+
+  void on_item(Worker& w, bool ok, std::span<const std::byte> payload, bool soft = false) {
     if (w.timed_out && w.items_answered >= w.answers_before_timeout) return;  // too late
     if (w.chunks.empty() || w.chunks.front().done >= w.chunks.front().count()) {
       w.corrupt = true;  // an answer to nothing
@@ -530,7 +542,18 @@ struct PoolCore::State {
       std::exception_ptr e;
       try {
         auto f = decode<pool::RemoteFailure>(payload);
-        e = std::make_exception_ptr(RemoteError(std::move(f.type_name), std::move(f.what), w.pid, index));
+        if (soft) {
+          // (The worker's own TaskTimeout, from throw_if_stop_requested, says nothing more.)
+          std::string why = f.type_name == "mproc::TaskTimeout"
+                                ? "mproc::TaskTimeout (throw_if_stop_requested)"
+                                : f.type_name + ": " + f.what;
+          TaskTimeout::Info info{TimeoutLimit::soft, opt.soft_timeout, w.pid, index,
+                                 std::move(why), save_replay(c, c.done - 1)};
+          e = std::make_exception_ptr(TaskTimeout(std::move(info)));
+        } else {
+          e = std::make_exception_ptr(
+              RemoteError(std::move(f.type_name), std::move(f.what), w.pid, index));
+        }
       } catch (...) {
         e = std::current_exception();
       }
@@ -605,6 +628,9 @@ struct PoolCore::State {
       case pool::kOk:
       case pool::kError:
         on_item(w, kind == pool::kOk, payload);
+        break;
+      case pool::kSoftTimeout:
+        on_item(w, false, payload, true);
         break;
       case pool::kChunkDone: {
         // A chunk is answered item by item, then closed by this report of how many items of it
@@ -754,9 +780,13 @@ struct PoolCore::State {
       if (c.done == c.count()) continue;
       if (first && running && !terminated && !broken) {
         const std::size_t index = c.index(c.done);
+        // The last attempt's input is saved for mproc::replay (a retry may still succeed).
+        const std::filesystem::path replay =
+            c.attempts < opt.retries ? std::filesystem::path() : save_replay(c, c.done);
         std::exception_ptr error;
         if (w.timed_out) {
-          error = std::make_exception_ptr(TaskTimeout(opt.task_timeout, pid, index));
+          error = std::make_exception_ptr(TaskTimeout(
+              TaskTimeout::Info{TimeoutLimit::hard, opt.task_timeout, pid, index, {}, replay}));
         } else {
           WorkerCrashed::Info info;
           if (status && *status < 0) {
@@ -789,6 +819,7 @@ struct PoolCore::State {
           if (status == -SIGKILL && !w.killed_by_pool && cgroup_oom_kills) {
             info.oom_killed = *cgroup_oom_kills > 0;
           }
+          info.replay_file = replay;
           error = std::make_exception_ptr(WorkerCrashed(std::move(info)));
         }
         if (c.attempts < opt.retries) {
@@ -847,6 +878,7 @@ struct PoolCore::State {
       }
     }
     boot.record_start_times = opt.task_timeout.count() > 0;
+    boot.soft_timeout = opt.soft_timeout;
     boot.max_message_size = opt.max_message_size;
     if (opt.sandbox) {
       boot.sandbox = sys::SandboxPolicy{
@@ -1089,6 +1121,18 @@ struct PoolCore::State {
 // ------------------------------------------------------------------ PoolCore
 
 PoolCore::PoolCore(PoolOptions options) : s_(std::make_unique<State>()) {
+  if (options.soft_timeout.count() < 0) {
+    throw Error("mproc::Pool: soft_timeout is negative (" +
+                std::to_string(options.soft_timeout.count()) + " ms)");
+  }
+  if (options.soft_timeout.count() > 0 && options.task_timeout.count() > 0 &&
+      options.soft_timeout >= options.task_timeout) {
+    throw Error("mproc::Pool: soft_timeout (" + std::to_string(options.soft_timeout.count()) +
+                " ms) must be shorter than task_timeout (" +
+                std::to_string(options.task_timeout.count()) +
+                " ms): the soft limit asks a task to stop before the hard one kills it");
+  }
+  s_->replay_dir = pool::replay_dir_of(options);
   // The process-wide default counts too: a program that chose spawn must not get forks silently.
   const StartMethod method = options.start_method.value_or(get_start_method());
   if (method != StartMethod::fork) {

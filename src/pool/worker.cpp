@@ -24,6 +24,7 @@
 #include "sys/memory.hpp"
 #include "sys/module_address.hpp"
 #include "sys/spin.hpp"
+#include "pool/soft_timer.hpp"
 
 namespace mproc::pool {
 namespace {
@@ -159,6 +160,7 @@ class Worker final : public detail::ResultSink {
         building_state = false;
       }
       // From here on, the worker only computes and talks to the parent (sandbox.hpp).
+      if (b_.soft_timeout.count() > 0) soft_.emplace(b_.soft_timeout);  // before any sandbox
       if (b_.sandbox) {
         sys::warm_module_cache();  // a spawned worker's bindings then need no readlink or stat
         sys::enter_sandbox(*b_.sandbox);
@@ -259,7 +261,7 @@ class Worker final : public detail::ResultSink {
     auto invoker = reinterpret_cast<detail::ItemInvoker>(h.invoker);
     const std::int64_t t0 = monotonic_ns();
     if (h.chunk_invoker != 0 && h.stride != 0 && h.result_stride != 0 &&
-        !b_.record_start_times && b_.memory_limit == 0) {
+        !b_.record_start_times && b_.memory_limit == 0 && !soft_) {
       if (items.size() != std::size_t{h.count} * h.stride) return false;
       return run_packed(h, items, t0);
     }
@@ -372,6 +374,7 @@ class Worker final : public detail::ResultSink {
       status_.item_started_ns.store(monotonic_ns(), std::memory_order_relaxed);
     }
     status_.items_started.store(done_ + 1, std::memory_order_release);
+    if (soft_) soft_->begin_item();
     try {
       invoker(static_cast<std::uintptr_t>(fn), args, *this);
     } catch (const std::bad_alloc&) {
@@ -380,11 +383,14 @@ class Worker final : public detail::ResultSink {
     } catch (...) {
       send_failure();
     }
+    if (soft_) soft_->end_item();
   }
 
   void send_failure() {
+    // Asked to stop, the task ended by throwing: the soft limit ended it.
+    const std::uint32_t kind = soft_ && soft_->requested() ? kSoftTimeout : kError;
     try {
-      send_encoded(kError, current_failure());
+      send_encoded(kind, current_failure());
     } catch (...) {
       // Encoding the failure failed (out of memory): send what fits without allocating.
       static constexpr char kType[] = "std::bad_alloc";
@@ -393,7 +399,7 @@ class Worker final : public detail::ResultSink {
         f.type_name = kType;
       } catch (...) {
       }
-      send_encoded(kError, f);
+      send_encoded(kind, f);
     }
   }
 
@@ -499,6 +505,7 @@ class Worker final : public detail::ResultSink {
   std::vector<Binding> bindings_{};  // spawned: the calls the parent named so far
   sys::ResidentSet resident_{};      // /proc/self/statm, opened before any sandbox
   std::size_t last_binding_ = 0;
+  std::optional<SoftTimer> soft_{};  // with a soft_timeout only
 };
 
 // The worker this process runs, for forge_record_for_testing only.

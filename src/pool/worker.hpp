@@ -45,6 +45,7 @@ struct WorkerBootstrap {
   // initializer, before the sandbox; pool/worker_state.hpp), or null.
   int worker_id = -1;
   const std::function<void()>* worker_state = nullptr;
+  std::chrono::milliseconds soft_timeout{0};  // 0: none (no timer thread)
 };
 
 // launch::ChildBody for a pool worker; the result is the exit code.
