@@ -29,9 +29,11 @@
 #include "pool/progress_session.hpp"
 #include "pool/result_reader.hpp"
 #include "pool/spawned_worker.hpp"
+#include "pool/stats.hpp"
 #include "pool/worker.hpp"
 #include "sys/event.hpp"
 #include "sys/fork.hpp"
+#include "sys/memory.hpp"
 #include "sys/oom.hpp"
 #include "sys/pidfd.hpp"
 #include "sys/seccomp.hpp"
@@ -115,6 +117,8 @@ struct Worker {
   std::size_t out_pos = 0;
   pool::ResultReader reader{};     // its result ring, parsed
   std::vector<pool::RemoteBindKey> bound{};  // calls named to it so far
+  unsigned slot = 0;               // for Pool::stats(): the slot it replaced a worker in
+  pool::StatsAccum stats{};        // outcomes and bytes (its own counters are in its channel)
   [[nodiscard]] bool sending_big() const noexcept { return out_pos < out_big.size(); }
 };
 
@@ -147,6 +151,7 @@ struct PoolCore::State {
   sys::Epoll epoll;
 
   std::vector<std::unique_ptr<Worker>> workers;
+  std::vector<pool::StatsAccum> slot_totals;     // Pool::stats(): of each slot's dead workers
   std::deque<Chunk> requeued;                    // work taken back from dead workers: first
   std::deque<std::shared_ptr<Batch>> queue;      // batches with items to dispatch, round robin
   std::uint64_t next_key = kFirstWorkerKey;
@@ -353,6 +358,7 @@ struct PoolCore::State {
     Ring& ring = w.channel->tasks();
     std::byte* p = ring.try_reserve(sizeof key + msg.size());
     if (p == nullptr) return false;
+    w.stats.bytes_in += sizeof key + msg.size();
     std::memcpy(p, &key, sizeof key);
     std::memcpy(p + sizeof key, msg.data(), msg.size());
     ring.publish(pool::kBind, sizeof key + msg.size());
@@ -365,6 +371,7 @@ struct PoolCore::State {
     if (remote && !bind(w, *c.batch)) return false;  // spawned: a kBind before the first chunk
     Ring& ring = w.channel->tasks();
     const std::size_t size = c.bytes();
+    w.stats.bytes_in += size;  // (counted even if it must wait for room: it is sent once)
     pool::ChunkHeader h{reinterpret_cast<std::uint64_t>(c.batch->invoker()),
                         c.batch->fn(),
                         static_cast<std::uint32_t>(c.count()),
@@ -498,6 +505,8 @@ struct PoolCore::State {
     const std::size_t index = c.index(c.done);
     ++w.items_answered;
     ++c.done;
+    w.stats.bytes_out += payload.size();
+    ++(ok ? w.stats.items_done : w.stats.failed.remote_error);
     if (ok) {
       deliver(*c.batch, index, payload);
     } else {
@@ -532,6 +541,8 @@ struct PoolCore::State {
     }
     Chunk& c = w.chunks.front();
     const std::size_t first = c.index(c.done);
+    w.stats.bytes_out += payload.size();
+    w.stats.items_done += h.count;
     if (c.batch->on_packed(first, h.count, h.stride, data)) {
       c.batch->book().completed += h.count;
     } else {
@@ -596,6 +607,7 @@ struct PoolCore::State {
         break;
       }
       case pool::kRetiring:
+        if (!w.retiring) ++w.stats.recycles;
         w.retiring = true;
         break;
       case pool::kInitFailed: {
@@ -708,6 +720,7 @@ struct PoolCore::State {
       if (first && running && !terminated && !broken) {
         const std::size_t index = c.index(c.done);
         std::exception_ptr error;
+        ++(w.timed_out ? w.stats.failed.timed_out : w.stats.failed.crashed);
         if (w.timed_out) {
           error = std::make_exception_ptr(TaskTimeout(opt.task_timeout, pid, index));
         } else {
@@ -762,19 +775,26 @@ struct PoolCore::State {
       }
     }
     w.chunks.clear();
+    // A death the pool did not ask for (a signal, an exit during a task, the OOM killer).
+    if (status && *status != 0 && !w.killed_by_pool) w.stats.add_crash(*status);
+    w.stats.add(ws.counters);
+    slot_totals[w.slot] += w.stats;
     cv.notify_all();
   }
 
   // ---------------------------------------------------------------- workers
+  [[nodiscard]] static bool working(const Worker& w) noexcept {
+    return w.pid != 0 && !w.retiring && !w.stop_sent && !w.timed_out && !w.corrupt;
+  }
   [[nodiscard]] std::size_t working_workers() const {
-    return static_cast<std::size_t>(std::count_if(workers.begin(), workers.end(), [](auto& w) {
-      return w->pid != 0 && !w->retiring && !w->stop_sent && !w->timed_out && !w->corrupt;
-    }));
+    return static_cast<std::size_t>(
+        std::count_if(workers.begin(), workers.end(), [](auto& w) { return working(*w); }));
   }
 
-  void spawn() {
+  void spawn(unsigned slot) {
     auto w = std::make_unique<Worker>();
     w->key = next_key++;
+    w->slot = slot;
     w->channel = std::make_unique<Channel>(
         pool::kRingBytes, remote ? Channel::Memory::memfd : Channel::Memory::anonymous);
     pool::WorkerBootstrap boot;
@@ -819,6 +839,16 @@ struct PoolCore::State {
     workers.push_back(std::move(w));
   }
 
+  // The lowest slot no working worker holds (there is one while fewer than n work): a retiring
+  // or killed worker's replacement takes its slot.
+  [[nodiscard]] unsigned free_slot() const {
+    std::vector<bool> held(n, false);
+    for (const auto& w : workers) {
+      if (working(*w)) held[w->slot] = true;
+    }
+    return static_cast<unsigned>(std::find(held.begin(), held.end(), false) - held.begin());
+  }
+
   // Keeps `n` workers while the pool runs; forgets the dead.
   void maintain() {
     std::erase_if(workers, [](auto& w) { return w->pid == 0; });
@@ -826,7 +856,7 @@ struct PoolCore::State {
     if (terminated || broken || (closed && all_done())) return;
     while (working_workers() < n) {
       try {
-        spawn();
+        spawn(free_slot());
       } catch (const std::exception& e) {
         break_pool(std::string("cannot start a pool worker: ") + e.what());
         return;
@@ -1020,6 +1050,7 @@ PoolCore::PoolCore(PoolOptions options) : s_(std::make_unique<State>()) {
   s_->opt = std::move(options);
   if (s_->opt.initializer) s_->local_initializer = [s = s_.get()] { s->opt.initializer(); };
   s_->n = s_->opt.processes != 0 ? s_->opt.processes : process_cpu_count();
+  s_->slot_totals.resize(s_->n);
   s_->epoll.add(s_->doorbell.get(), kDoorbellKey);
   s_->epoll.add(s_->control.get(), kControlKey);
   s_->epoll.add(s_->timer.get(), kTimerKey);
@@ -1219,6 +1250,9 @@ void PoolCore::terminate() {
     s_->closed = true;
     if (!s_->supervisor_done) {
       s_->terminated = true;
+      for (auto& w : s_->workers) {  // Pool::stats(): what they held fails as Cancelled
+        for (const auto& c : w->chunks) w->stats.failed.cancelled += c.count() - c.done;
+      }
       s_->fail_everything(std::make_exception_ptr(Cancelled("the pool was terminated")));
       for (auto& w : s_->workers) s_->kill_worker(*w, SIGTERM);
     }
@@ -1233,6 +1267,36 @@ std::vector<int> PoolCore::worker_pids() {
   for (auto& w : s_->workers) {
     if (w->pid != 0 && !w->retiring && !w->stop_sent) out.push_back(w->pid);
   }
+  return out;
+}
+
+PoolStats PoolCore::stats() {
+  std::vector<pool::StatsAccum> slots;
+  std::vector<int> pids(s_->n, 0);
+  {
+    std::lock_guard lk(s_->mu);
+    slots = s_->slot_totals;
+    for (const auto& w : s_->workers) {
+      if (w->pid == 0) continue;  // dead: already in slot_totals
+      auto& slot = slots[w->slot];
+      slot += w->stats;
+      slot.add(w->channel->status().counters);
+      // The slot's working worker, else one still finishing (retiring, stopping).
+      if (State::working(*w) || pids[w->slot] == 0) pids[w->slot] = w->pid;
+    }
+  }
+  PoolStats out;
+  pool::StatsAccum total;
+  for (unsigned i = 0; i < s_->n; ++i) {
+    total += slots[i];
+    WorkerStats ws = slots[i].to_stats();
+    ws.pid = pids[i];
+    // (Read outside the lock: /proc may be slow. A worker that just died reads as 0.)
+    if (ws.pid != 0) ws.rss_bytes = sys::resident_bytes_of(ws.pid).value_or(0);
+    out.workers.push_back(std::move(ws));
+  }
+  out.total = total.to_stats();
+  for (const auto& w : out.workers) out.total.rss_bytes += w.rss_bytes;
   return out;
 }
 

@@ -63,7 +63,7 @@ class Worker final : public detail::ResultSink {
  public:
   explicit Worker(WorkerBootstrap& b)
       : b_(b), tasks_(b.channel->tasks()), results_(b.channel->results()),
-        status_(b.channel->status()) {}
+        status_(b.channel->status()), counters_(status_.counters) {}
 
   int run() {
     if (!initialize()) return 3;
@@ -91,7 +91,41 @@ class Worker final : public detail::ResultSink {
     status_.run_items.store(run_count_, std::memory_order_relaxed);
   }
 
+  // Pool::stats(): the call ended, encoding begins (the item's timing marks, see run_item).
   std::span<std::byte> reserve(std::size_t n) override {
+    const std::int64_t t = monotonic_ns();
+    add_time(counters_.compute_ns, t - mark_);
+    mark_ = t;
+    waited_ = false;
+    auto out = reserve_bytes(n);
+    if (waited_) {  // the parent was slow to take results: that was waiting, not encoding
+      waited_ = false;
+      const std::int64_t now = monotonic_ns();
+      add_time(counters_.wait_ns, now - mark_);
+      mark_ = now;
+    }
+    encoding_ = true;
+    return out;
+  }
+  void commit(std::size_t n) override {
+    waited_ = false;
+    publish(kOk, n);
+    const std::int64_t t = monotonic_ns();
+    // (A result too big for the ring went in pieces, as the parent made room: mostly waiting.)
+    add_time(waited_ ? counters_.wait_ns : counters_.codec_ns, t - mark_);
+    waited_ = false;
+    mark_ = t;
+    encoding_ = false;
+    encoded_ = true;
+  }
+  void decoded() override {
+    const std::int64_t t = monotonic_ns();
+    add_time(counters_.codec_ns, t - mark_);
+    mark_ = t;
+  }
+
+ private:
+  std::span<std::byte> reserve_bytes(std::size_t n) {
     close_run();  // everything published keeps item order
     if (b_.max_message_size != 0 && n > b_.max_message_size) {
       big_result_ = false;
@@ -107,9 +141,7 @@ class Worker final : public detail::ResultSink {
     big_.resize(n);
     return big_;
   }
-  void commit(std::size_t n) override { publish(kOk, n); }
 
- private:
   // Reserves a kOkRun record for the chunk's next items.
   void open_run(std::size_t size) {
     close_run();
@@ -148,6 +180,7 @@ class Worker final : public detail::ResultSink {
       }
       status_.init_state.store(static_cast<std::uint32_t>(InitState::kDone),
                                std::memory_order_release);
+      idle_since_ = monotonic_ns();
       return true;
     } catch (...) {
       status_.init_state.store(static_cast<std::uint32_t>(InitState::kFailed),
@@ -227,6 +260,8 @@ class Worker final : public detail::ResultSink {
     }
     auto invoker = reinterpret_cast<detail::ItemInvoker>(h.invoker);
     const std::int64_t t0 = monotonic_ns();
+    add_time(counters_.wait_ns, t0 - idle_since_);
+    mark_ = t0;
     if (h.chunk_invoker != 0 && h.stride != 0 && h.result_stride != 0 &&
         !b_.record_start_times && b_.memory_limit == 0) {
       if (items.size() != std::size_t{h.count} * h.stride) return false;
@@ -244,7 +279,9 @@ class Worker final : public detail::ResultSink {
       run_item(invoker, h.fn, items.first(len));
       items = items.subspan(len);
       ++done_;
-      if (must_retire()) {
+      const bool retire = must_retire();
+      if (b_.memory_limit != 0) mark_ = monotonic_ns();  // (must_retire read /proc: not the item's)
+      if (retire) {
         send_raw(kRetiring, {});
         finish_chunk(t0, k + 1);
         return false;
@@ -308,12 +345,21 @@ class Worker final : public detail::ResultSink {
                             &status_.run_items};
       try {
         chunk_invoker(static_cast<std::uintptr_t>(h.fn), items.data() + k * h.stride, n, run);
+        // Pool::stats(): one clock read per run, its items timed as the run's mean.
+        const std::int64_t t = monotonic_ns();
+        add_time(counters_.compute_ns, t - mark_);
+        add_items(counters_, (t - mark_) / static_cast<std::int64_t>(n), n);
+        mark_ = t;
         run_count_ = static_cast<std::uint32_t>(n);
         done_ += n;
         k += n;
       } catch (...) {
         // Items before the failed one finished; the failed one gets its error.
         const std::uint32_t finished = status_.run_items.load(std::memory_order_relaxed);
+        const std::int64_t t = monotonic_ns();
+        add_time(counters_.compute_ns, t - mark_);
+        add_items(counters_, (t - mark_) / (finished + 1), finished + 1);
+        mark_ = t;
         run_count_ = finished;
         done_ += finished + 1;
         k += finished + 1;
@@ -336,10 +382,17 @@ class Worker final : public detail::ResultSink {
     return true;
   }
 
+  // Pool::stats() timing: mark_ is the last mark, the chunk's start or the previous item's end
+  // (so most items cost one or two clock reads: decoded(), reserve(), commit() move it); what
+  // lies between marks is decoding, computing or encoding.
   void run_item(detail::ItemInvoker invoker, std::uint64_t fn, std::span<const std::byte> args) {
     if (b_.record_start_times) {
-      status_.item_started_ns.store(monotonic_ns(), std::memory_order_relaxed);
+      mark_ = monotonic_ns();
+      status_.item_started_ns.store(mark_, std::memory_order_relaxed);
     }
+    const std::int64_t start = mark_;
+    encoded_ = false;
+    encoding_ = false;
     status_.items_started.store(done_ + 1, std::memory_order_release);
     try {
       invoker(static_cast<std::uintptr_t>(fn), args, *this);
@@ -349,6 +402,12 @@ class Worker final : public detail::ResultSink {
     } catch (...) {
       send_failure();
     }
+    if (!encoded_) {  // a packed result, a failure: no commit() marked the end
+      const std::int64_t t = monotonic_ns();
+      add_time(encoding_ ? counters_.codec_ns : counters_.compute_ns, t - mark_);
+      mark_ = t;
+    }
+    add_items(counters_, mark_ - start, 1);
   }
 
   void send_failure() {
@@ -376,7 +435,8 @@ class Worker final : public detail::ResultSink {
   }
 
   void finish_chunk(std::int64_t t0, std::uint32_t count) {
-    ChunkDone d{static_cast<std::uint64_t>(monotonic_ns() - t0), count, 0};
+    idle_since_ = monotonic_ns();
+    ChunkDone d{static_cast<std::uint64_t>(idle_since_ - t0), count, 0};
     send_raw(kChunkDone, {reinterpret_cast<const std::byte*>(&d), sizeof d});
     b_.shared->chunk_ends.fetch_add(1, std::memory_order_release);
     ring_doorbell();
@@ -385,13 +445,13 @@ class Worker final : public detail::ResultSink {
   template <class T>
   void send_encoded(std::uint32_t kind, const T& value) {
     const std::size_t n = encoded_size(value);
-    auto buf = reserve(n);
+    auto buf = reserve_bytes(n);
     encode_into(buf, value);
     publish(kind, n);
   }
 
   void send_raw(std::uint32_t kind, std::span<const std::byte> bytes) {
-    auto buf = reserve(bytes.size());
+    auto buf = reserve_bytes(bytes.size());
     if (!bytes.empty()) std::memcpy(buf.data(), bytes.data(), bytes.size());
     publish(kind, bytes.size());
   }
@@ -426,6 +486,7 @@ class Worker final : public detail::ResultSink {
   std::byte* wait_for_room(std::size_t n) {
     for (;;) {
       if (std::byte* p = results_.try_reserve(n)) return p;
+      waited_ = true;
       ring_doorbell();
       results_.sleep_until_room(Ring::padded(n) * 2);
     }
@@ -450,6 +511,12 @@ class Worker final : public detail::ResultSink {
   Ring& tasks_;
   Ring& results_;
   WorkerStatus& status_;
+  WorkerCounters& counters_;
+  std::int64_t mark_ = 0;        // the last timing mark (see run_item)
+  std::int64_t idle_since_ = 0;  // the end of the last chunk (or of the initializer)
+  bool encoded_ = false;         // the item's commit() marked its end
+  bool encoding_ = false;        // between the item's reserve() and commit()
+  bool waited_ = false;          // wait_for_room slept
   std::uint64_t done_ = 0;
   bool retire_ = false;
   bool stop_ = false;
