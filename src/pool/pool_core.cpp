@@ -1014,6 +1014,29 @@ struct PoolCore::State {
   }
 
   void poke() noexcept { sys::eventfd_signal(control.get()); }
+
+  // ---------------------------------------------------------------- Pool::stats()
+  // Each slot's figures so far (its dead workers' and its live ones'), and its live pid (0: none).
+  void collect_stats(std::vector<pool::StatsAccum>& slots, std::vector<int>& pids) const {
+    slots = slot_totals;
+    pids.assign(n, 0);
+    for (const auto& w : workers) {
+      if (w->pid == 0) continue;  // dead: already in slot_totals
+      auto& slot = slots[w->slot];
+      slot += w->stats;
+      slot.add(w->channel->status().counters);
+      // The slot's working worker, else one still finishing (retiring, stopping).
+      if (working(*w) || pids[w->slot] == 0) pids[w->slot] = w->pid;
+    }
+  }
+  pool::StatsAccum stats_total() const {
+    std::vector<pool::StatsAccum> slots;
+    std::vector<int> pids;
+    collect_stats(slots, pids);
+    pool::StatsAccum total;
+    for (const auto& s : slots) total += s;
+    return total;
+  }
 };
 
 // ------------------------------------------------------------------ PoolCore
@@ -1178,6 +1201,12 @@ void PoolCore::wait_all(Batch& batch, std::optional<std::size_t> total) {
     wait(batch, finished, std::nullopt);
     return;
   }
+  // The bar ends with a line of Pool::stats() for this call: the totals after it minus before.
+  std::optional<pool::StatsAccum> before;
+  if (session->drawing()) {
+    std::lock_guard lk(s_->mu);
+    before = s_->stats_total();
+  }
   try {
     wait(batch, finished, std::nullopt,
          [&](const BatchProgress& p) { session->update(p.completed, p.failed); });
@@ -1188,6 +1217,15 @@ void PoolCore::wait_all(Batch& batch, std::optional<std::size_t> total) {
   const BatchProgress p = progress(batch);
   session->update(p.completed, p.failed);
   session->finish(p.failed == 0);
+  if (before && session->drawing()) {
+    pool::StatsAccum d;
+    {
+      std::lock_guard lk(s_->mu);
+      d = s_->stats_total();
+    }
+    d -= *before;
+    session->summary(pool::summary_line(d));
+  }
 }
 
 std::unique_ptr<PoolCore::Ticker> PoolCore::start_progress(std::optional<std::size_t> total) {
@@ -1272,18 +1310,10 @@ std::vector<int> PoolCore::worker_pids() {
 
 PoolStats PoolCore::stats() {
   std::vector<pool::StatsAccum> slots;
-  std::vector<int> pids(s_->n, 0);
+  std::vector<int> pids;
   {
     std::lock_guard lk(s_->mu);
-    slots = s_->slot_totals;
-    for (const auto& w : s_->workers) {
-      if (w->pid == 0) continue;  // dead: already in slot_totals
-      auto& slot = slots[w->slot];
-      slot += w->stats;
-      slot.add(w->channel->status().counters);
-      // The slot's working worker, else one still finishing (retiring, stopping).
-      if (State::working(*w) || pids[w->slot] == 0) pids[w->slot] = w->pid;
-    }
+    s_->collect_stats(slots, pids);
   }
   PoolStats out;
   pool::StatsAccum total;

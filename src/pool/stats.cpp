@@ -2,6 +2,9 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdio>
+
+#include "sys/signal_name.hpp"
 
 namespace mproc::pool {
 
@@ -20,6 +23,35 @@ StatsAccum& StatsAccum::operator+=(const StatsAccum& o) {
   codec_ns += o.codec_ns;
   wait_ns += o.wait_ns;
   for (std::size_t b = 0; b < kTimeBuckets; ++b) buckets[b] += o.buckets[b];
+  return *this;
+}
+
+namespace {
+// (Saturating: a worker the pool lost track of, after its supervisor failed, drops out of the
+// totals.)
+void sub(std::uint64_t& a, std::uint64_t b) noexcept { a = a > b ? a - b : 0; }
+}  // namespace
+
+StatsAccum& StatsAccum::operator-=(const StatsAccum& e) {
+  sub(items_done, e.items_done);
+  sub(failed.remote_error, e.failed.remote_error);
+  sub(failed.crashed, e.failed.crashed);
+  sub(failed.timed_out, e.failed.timed_out);
+  sub(failed.cancelled, e.failed.cancelled);
+  sub(recycles, e.recycles);
+  sub(crashes, e.crashes);
+  for (const auto& [sig, n] : e.crashes_by_signal) {
+    auto it = crashes_by_signal.find(sig);
+    if (it == crashes_by_signal.end()) continue;
+    sub(it->second, n);
+    if (it->second == 0) crashes_by_signal.erase(it);
+  }
+  sub(bytes_in, e.bytes_in);
+  sub(bytes_out, e.bytes_out);
+  sub(compute_ns, e.compute_ns);
+  sub(codec_ns, e.codec_ns);
+  sub(wait_ns, e.wait_ns);
+  for (std::size_t b = 0; b < kTimeBuckets; ++b) sub(buckets[b], e.buckets[b]);
   return *this;
 }
 
@@ -72,6 +104,68 @@ WorkerStats StatsAccum::to_stats() const {
   s.item_time_p50 = std::chrono::nanoseconds(percentile_ns(buckets, 0.50));
   s.item_time_p95 = std::chrono::nanoseconds(percentile_ns(buckets, 0.95));
   return s;
+}
+
+namespace {
+std::string duration_text(std::uint64_t ns) {
+  char buf[32];
+  const double v = static_cast<double>(ns);
+  if (ns < 1'000) {
+    std::snprintf(buf, sizeof buf, "%llu ns", static_cast<unsigned long long>(ns));
+  } else if (ns < 1'000'000) {
+    std::snprintf(buf, sizeof buf, "%.3g us", v / 1e3);
+  } else if (ns < 1'000'000'000) {
+    std::snprintf(buf, sizeof buf, "%.3g ms", v / 1e6);
+  } else {
+    std::snprintf(buf, sizeof buf, "%.3g s", v / 1e9);
+  }
+  return buf;
+}
+}  // namespace
+
+std::string summary_line(const StatsAccum& d) {
+  std::string out = "mproc: " + std::to_string(d.items_done) + " done";
+  if (const auto f = d.failed.total(); f != 0) {
+    out += ", " + std::to_string(f) + " failed (";
+    const char* sep = "";
+    auto part = [&](std::uint64_t n, const char* what) {
+      if (n == 0) return;
+      out += sep + std::to_string(n) + " " + what;
+      sep = ", ";
+    };
+    part(d.failed.remote_error, "raised");
+    part(d.failed.crashed, "crashed");
+    part(d.failed.timed_out, "timed out");
+    part(d.failed.cancelled, "cancelled");
+    out += ")";
+  }
+  out += " · item p50 " + duration_text(percentile_ns(d.buckets, 0.5)) + ", p95 " +
+         duration_text(percentile_ns(d.buckets, 0.95));
+  const double busy = static_cast<double>(d.compute_ns + d.codec_ns + d.wait_ns);
+  if (busy > 0) {
+    char buf[96];
+    std::snprintf(buf, sizeof buf, " · compute %.0f%%, codec %.0f%%, wait %.0f%%",
+                  100.0 * static_cast<double>(d.compute_ns) / busy,
+                  100.0 * static_cast<double>(d.codec_ns) / busy,
+                  100.0 * static_cast<double>(d.wait_ns) / busy);
+    out += buf;
+  }
+  if (d.crashes != 0) {
+    out += " · crashes:";
+    for (const auto& [sig, n] : d.crashes_by_signal) {
+      out += " " + sys::signal_name(sig) + (n > 1 ? " x" + std::to_string(n) : "");
+    }
+    const std::uint64_t by_exit = d.crashes - [&] {
+      std::uint64_t s = 0;
+      for (const auto& [sig, n] : d.crashes_by_signal) s += n;
+      return s;
+    }();
+    if (by_exit != 0) out += " exit x" + std::to_string(by_exit);
+  }
+  if (d.recycles != 0) {
+    out += " · " + std::to_string(d.recycles) + (d.recycles == 1 ? " recycle" : " recycles");
+  }
+  return out;
 }
 
 }  // namespace mproc::pool

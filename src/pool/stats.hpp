@@ -7,6 +7,7 @@
 #include <array>
 #include <cstdint>
 #include <map>
+#include <string>
 
 #include "mproc/pool_stats.hpp"
 #include "pool/worker_counters.hpp"
@@ -27,6 +28,8 @@ struct StatsAccum {
   std::array<std::uint64_t, kTimeBuckets> buckets{};
 
   StatsAccum& operator+=(const StatsAccum& o);
+  // What happened since `earlier`, an older snapshot of the same workers.
+  StatsAccum& operator-=(const StatsAccum& earlier);
   // Adds what a worker counted in its status page (relaxed reads: a snapshot of each field).
   void add(const WorkerCounters& c);
   // A crash, by signal (< 0: -signal, as the pool's wait statuses) or exit code.
@@ -39,5 +42,10 @@ struct StatsAccum {
 // holding it (0 if empty).
 [[nodiscard]] std::uint64_t percentile_ns(const std::array<std::uint64_t, kTimeBuckets>& buckets,
                                           double p) noexcept;
+
+// The progress bar's last line for one call (`d`: the pool's totals after it minus before):
+// "mproc: 398 done, 2 failed (1 raised, 1 crashed) · item p50 1.1 ms, p95 1.9 ms · compute 92%,
+// codec 1%, wait 7% · crashes: SIGSEGV · 2 recycles".
+[[nodiscard]] std::string summary_line(const StatsAccum& d);
 
 }  // namespace mproc::pool

@@ -269,6 +269,20 @@ TEST_P(PoolStatsTest, SafeToReadFromAnotherThreadDuringAMap) {
   expect_total_is_sum(s);
 }
 
+TEST_P(PoolStatsTest, ProgressBarEndsWithASummaryOfTheCall) {
+  auto options = opts(2);
+  options.progress = true;
+  options.progress_force = true;
+  mproc::Pool pool(options);
+  ASSERT_EQ(pool.map(twice, std::views::iota(0, 50)).size(), 50u);  // not in the summary below
+  testing::internal::CaptureStderr();
+  const auto rs = pool.try_map(mixed, std::views::iota(0, 8));  // 3 throws, 7 crashes
+  const std::string err = testing::internal::GetCapturedStderr();
+  ASSERT_EQ(rs.size(), 8u);
+  EXPECT_NE(err.find("mproc: 6 done, 2 failed (1 raised, 1 crashed) · item p50 "), std::string::npos) << err;
+  EXPECT_NE(err.find("crashes: SIGSEGV"), std::string::npos) << err;
+}
+
 MPROC_ALL_START_METHODS(PoolStatsTest);
 
 }  // namespace
