@@ -55,6 +55,8 @@ struct Batch::Book {
   std::size_t pos = 0;  // next item of segments.front()
   // Spawned workers: the batch's pool_bind_message (shared with State::bindings).
   std::shared_ptr<const std::vector<std::byte>> binding{};
+  // With a progress bar: the pool's stats when the call began (its summary line is the change).
+  std::optional<pool::StatsAccum> stats_before{};
   [[nodiscard]] bool finished() const noexcept { return input_closed && completed == submitted; }
 };
 
@@ -1132,6 +1134,9 @@ void PoolCore::submit(const std::shared_ptr<Batch>& batch, std::shared_ptr<const
   if (s_->broken) std::rethrow_exception(s_->broken);
   if (s_->closed) throw PoolClosed();
   book.expected = std::max(book.expected, expected);
+  if (s_->opt.progress && book.submitted == 0 && !book.stats_before) {
+    book.stats_before = s_->stats_total();
+  }
   s_->recall_timing(*batch);
   book.submitted += items->size();
   book.undispatched += items->size();
@@ -1201,12 +1206,6 @@ void PoolCore::wait_all(Batch& batch, std::optional<std::size_t> total) {
     wait(batch, finished, std::nullopt);
     return;
   }
-  // The bar ends with a line of Pool::stats() for this call: the totals after it minus before.
-  std::optional<pool::StatsAccum> before;
-  if (session->drawing()) {
-    std::lock_guard lk(s_->mu);
-    before = s_->stats_total();
-  }
   try {
     wait(batch, finished, std::nullopt,
          [&](const BatchProgress& p) { session->update(p.completed, p.failed); });
@@ -1217,13 +1216,15 @@ void PoolCore::wait_all(Batch& batch, std::optional<std::size_t> total) {
   const BatchProgress p = progress(batch);
   session->update(p.completed, p.failed);
   session->finish(p.failed == 0);
-  if (before && session->drawing()) {
+  // The bar ends with a line of Pool::stats() for this call: the totals now minus at its submit.
+  if (session->drawing()) {
     pool::StatsAccum d;
     {
       std::lock_guard lk(s_->mu);
+      if (!batch.book().stats_before) return;
       d = s_->stats_total();
+      d -= *batch.book().stats_before;
     }
-    d -= *before;
     session->summary(pool::summary_line(d));
   }
 }
