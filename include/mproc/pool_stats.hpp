@@ -5,7 +5,8 @@
 //   for (const auto& w : s.workers) std::cout << w.pid << " " << w.rss_bytes << "\n";
 //
 // A snapshot, always on: each worker keeps its figures in its shared-memory status page with
-// relaxed stores (a clock read per item, or per run of items on the packed fast path), the pool
+// relaxed stores (clock reads per chunk and per sampled item, or per run of items on the packed
+// fast path), the pool
 // adds what it sees of each item's outcome and bytes; stats() reads them, under the pool's lock,
 // from any thread, during a call or after join(). workers[i] is worker slot i (0..processes-1):
 // a worker that is replaced (recycled, crashed, timed out) hands its slot to its replacement, and
@@ -50,11 +51,15 @@ struct WorkerStats {
   std::uint64_t bytes_in = 0;   // sent to the worker: chunks (items, headers), call names
   std::uint64_t bytes_out = 0;  // received from it: encoded results and errors
   // Item time (decode + call + encode), from a log histogram with 8 buckets per power of two:
-  // within ±6.25% of the true percentile. An item on the packed fast path is timed as its run's
-  // mean. 0 before any item.
+  // within ±6.25% of the true percentile. Items are timed one by one when they take 20 µs or
+  // more; shorter ones one in 16 (and each chunk's first), the others as their chunk's mean; on
+  // the packed fast path, as their run's mean. The codec/compute split of the items not timed
+  // one by one follows the timed ones'. 0 before any item.
   std::chrono::nanoseconds item_time_p50{0};
   std::chrono::nanoseconds item_time_p95{0};
-  std::uint64_t items_timed = 0;  // items behind the percentiles
+  // Items behind the percentiles: those answered, less the untimed ones of a chunk a crash cut
+  // short.
+  std::uint64_t items_timed = 0;
 };
 
 struct PoolStats {
