@@ -54,6 +54,9 @@ NOTES = [
     "the time slice of one that has work), so a rising curve may overstate the cost on real "
     "cores. The thread_pool rows are the same run on the mutex+condvar thread pool: what "
     "oversubscription alone costs with no process boundary.",
+    "pool_map_scaling_cpu_w<N>: the same map, timed by the CPU time it costs (parent and all "
+    "workers, or all the thread pool's threads), per item: what the machine pays whatever the "
+    "scheduling. On a real N-core machine that cost is spread over N cores.",
 ]
 
 

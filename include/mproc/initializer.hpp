@@ -93,7 +93,8 @@ class Initializer {
     template <class G, class... A>
     explicit StateFor(G&& g, A&&... a) : fn(std::forward<G>(g)), args(std::forward<A>(a)...) {}
     void run() override {
-      std::apply([this](Args&... a) { std::invoke(fn, a...); }, args);
+      // A result is dropped, or kept when a KeepResultScope asks (mproc::WorkerState).
+      std::apply([this](Args&... a) { detail::invoke_keeping(fn, a...); }, args);
     }
     [[nodiscard]] bool remote_ok() const noexcept override {
       return detail::remote_call_ok<F, Args...>;

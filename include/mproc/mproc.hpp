@@ -21,4 +21,5 @@
 #include "mproc/start_method.hpp"
 #include "mproc/value.hpp"
 #include "mproc/wait.hpp"
+#include "mproc/worker_state.hpp"
 

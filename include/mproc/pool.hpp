@@ -323,6 +323,12 @@ class Pool {
   void terminate() { core_->terminate(); }
 
   [[nodiscard]] unsigned processes() const noexcept { return core_->processes(); }
+  // What enforces memory_limit_bytes: a memory cgroup per worker (past the limit the kernel
+  // OOM-kills the worker: WorkerCrashed with oom_killed()), or RLIMIT_AS (the allocation fails:
+  // usually RemoteError for std::bad_alloc). Decided at construction; none without a limit.
+  [[nodiscard]] MemoryLimitMode memory_limit_mode() const noexcept {
+    return core_->memory_limit_mode();
+  }
   // The pids of the live workers (replacements included).
   [[nodiscard]] std::vector<int> worker_pids() const { return core_->worker_pids(); }
   // What each worker slot did so far, and the total (pool_stats.hpp): a snapshot, from any

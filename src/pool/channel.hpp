@@ -9,8 +9,9 @@
 // kOk (the encoded result) or kError (an encoded RemoteFailure) — or, for a result type of
 // fixed size, several items at once in a kOkRun — then kChunkDone (ChunkDone)
 // after the chunk's last item; kRetiring when it will take no more work (max_tasks_per_child,
-// memory_limit_bytes) and kInitFailed when the initializer failed. A message larger than a
-// record is sent as kFragment records: the first carries a FragmentHead, the rest only bytes.
+// memory_limit_bytes) and kInitFailed (kStateFailed) when the initializer (worker_state factory)
+// failed. A message larger than a record is sent as kFragment records: the first carries a
+// FragmentHead, the rest only bytes.
 #pragma once
 
 #include <atomic>
@@ -35,6 +36,7 @@ enum Kind : std::uint32_t {
   kChunkDone = 18,
   kRetiring = 19,
   kInitFailed = 20,
+  kStateFailed = 22,  // the worker_state factory failed (a RemoteFailure, as kInitFailed)
   kBind = 3,  // to a spawned worker: a RemoteBindKey, then a pool_bind_message (pool_batch.hpp)
   kFragment = 64,
 };

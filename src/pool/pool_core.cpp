@@ -31,10 +31,13 @@
 #include "pool/spawned_worker.hpp"
 #include "pool/stats.hpp"
 #include "pool/worker.hpp"
+#include "pool/worker_state.hpp"
+#include "sys/cgroup.hpp"
 #include "sys/event.hpp"
 #include "sys/fork.hpp"
 #include "sys/memory.hpp"
 #include "sys/oom.hpp"
+#include "sys/spin.hpp"
 #include "sys/pidfd.hpp"
 #include "sys/seccomp.hpp"
 #include "sys/shm.hpp"
@@ -48,6 +51,7 @@ struct Batch::Book {
   std::size_t dispatched_chunks = 0;
   std::size_t undispatched = 0;
   std::size_t expected = 0;  // the caller's count of all items, if known before submitting them
+  unsigned each_waiters = 0;  // callers waiting on each result (imap, a progress display)
   double ns_per_item = 0;  // smoothed from chunk timings; 0: not known yet
   bool input_closed = false;
   bool queued = false;
@@ -70,7 +74,8 @@ using Clock = std::chrono::steady_clock;
 using pool::Channel;
 using pool::Ring;
 
-// How long a waiting caller spins for results before it sleeps.
+// How long a waiting caller spins for results before it sleeps (while its recent waits were
+// that short: sys::AdaptiveSpin).
 constexpr std::chrono::microseconds kWaiterSpin{30};
 // A chunk should take about this long once item times are known (imap latency, balance).
 constexpr double kTargetChunkNs = 20e6;
@@ -99,6 +104,7 @@ struct Chunk {
 
 struct Worker {
   std::uint64_t key = 0;
+  int id = -1;  // mproc::worker_id() there: a replacement takes the id of the worker it replaces
   std::unique_ptr<Channel> channel;
   int pid = 0;
   sys::UniqueFd pidfd;
@@ -118,8 +124,8 @@ struct Worker {
   std::vector<std::byte> out_big{};
   std::size_t out_pos = 0;
   pool::ResultReader reader{};     // its result ring, parsed
+  sys::WorkerCgroup cgroup{};      // its memory cgroup (MemoryLimitMode::cgroup_*), if any
   std::vector<pool::RemoteBindKey> bound{};  // calls named to it so far
-  unsigned slot = 0;               // for Pool::stats(): the slot it replaced a worker in
   pool::StatsAccum stats{};        // outcomes and bytes (its own counters are in its channel)
   [[nodiscard]] bool sending_big() const noexcept { return out_pos < out_big.size(); }
 };
@@ -134,9 +140,13 @@ std::string describe_status(int status) {
 struct PoolCore::State {
   PoolOptions opt;
   unsigned n = 0;
+  MemoryLimitMode memory_mode = MemoryLimitMode::none;
+  // The workers' memory cgroups (declared before `workers`: outlives their WorkerCgroups).
+  std::optional<sys::MemoryCgroupTree> cgroups{};
 
   mutable std::mutex mu;
   std::condition_variable cv;
+  sys::AdaptiveSpin waiter_spin{kWaiterSpin};  // callers waiting for results (under mu)
 
   sys::SharedMapping shared_map{sizeof(pool::PoolShared)};
   pool::PoolShared* shared = new (shared_map.data()) pool::PoolShared{};
@@ -147,6 +157,9 @@ struct PoolCore::State {
   std::vector<std::byte> initializer_call{};  // encode_remote_call of the initializer, if any
   std::vector<int> initializer_fds{};  // its handle arguments' fds, borrowed from opt.initializer
   std::function<void()> local_initializer{};  // what a forked worker runs: opt.initializer()
+  std::vector<std::byte> worker_state_call{};  // as initializer_call, for opt.worker_state
+  std::vector<int> worker_state_fds{};
+  std::function<void()> local_worker_state{};  // what a forked worker runs to build it
   sys::UniqueFd doorbell = sys::make_eventfd();
   sys::UniqueFd control = sys::make_eventfd();
   sys::UniqueFd timer = sys::make_timerfd();
@@ -170,6 +183,7 @@ struct PoolCore::State {
   // supervisor's own (on_death runs on its thread only).
   std::optional<sys::OomKillCounter> oom_counter{};
   std::optional<std::uint64_t> oom_kills_seen{};
+  bool results_for_waiters = false;  // a result some caller waits for arrived (note_result)
   bool started = false;         // the first workers were forked (or start failed)
   std::exception_ptr start_error{};
   bool supervisor_done = false;
@@ -187,14 +201,22 @@ struct PoolCore::State {
       ++book.failed;
     }
     ++book.completed;
+    note_result(b);
   }
   void deliver(Batch& b, std::size_t index, std::span<const std::byte> bytes) {
     try {
       b.on_value(index, bytes);
       ++b.book().completed;
+      note_result(b);
     } catch (...) {
       complete(b, index, std::current_exception());
     }
+  }
+  // Waking a sleeping caller costs a futex call and a context switch, per chunk: worth it only
+  // for a caller that takes each result (imap, a progress display) or once the call is done.
+  void note_result(Batch& b) {
+    const auto& book = b.book();
+    if (book.each_waiters != 0 || book.finished()) results_for_waiters = true;
   }
 
   // Fails every item of b that no worker holds.
@@ -547,6 +569,7 @@ struct PoolCore::State {
     w.stats.items_done += h.count;
     if (c.batch->on_packed(first, h.count, h.stride, data)) {
       c.batch->book().completed += h.count;
+      note_result(*c.batch);
     } else {
       for (std::size_t k = 0; k < h.count; ++k) {
         deliver(*c.batch, first + k, data.subspan(k * h.stride, h.stride));
@@ -612,7 +635,8 @@ struct PoolCore::State {
         if (!w.retiring) ++w.stats.recycles;
         w.retiring = true;
         break;
-      case pool::kInitFailed: {
+      case pool::kInitFailed:
+      case pool::kStateFailed: {
         std::string what;
         try {
           auto f = decode<pool::RemoteFailure>(payload);
@@ -620,8 +644,9 @@ struct PoolCore::State {
         } catch (...) {
           what = "(undecodable error)";
         }
-        break_pool("the pool's initializer failed in worker " + std::to_string(w.pid) +
-                   ": it raised " + what);
+        break_pool(std::string(kind == pool::kStateFailed ? "the pool's worker_state factory"
+                                                          : "the pool's initializer") +
+                   " failed in worker " + std::to_string(w.pid) + ": it raised " + what);
         break;
       }
       default:
@@ -650,7 +675,10 @@ struct PoolCore::State {
     for (auto& w : workers) {
       if (w->pid != 0 && drain(*w)) any = true;
     }
-    if (any) cv.notify_all();
+    if (results_for_waiters) {
+      results_for_waiters = false;
+      cv.notify_all();
+    }
     return any;
   }
 
@@ -684,6 +712,10 @@ struct PoolCore::State {
     }
     epoll.remove(w.pidfd.get());
     w.pidfd.reset();
+    // Its own cgroup's counter says exactly whether the OOM killer ended it; then the cgroup,
+    // empty now, goes.
+    const std::optional<std::uint64_t> cgroup_oom_kills = w.cgroup.oom_kills();
+    w.cgroup.remove();
     const int pid = w.pid;
     w.pid = 0;
 
@@ -691,14 +723,15 @@ struct PoolCore::State {
     const bool init_failed_silently =
         ws.init_state.load(std::memory_order_acquire) ==
             static_cast<std::uint32_t>(pool::InitState::kRunning) &&
-        opt.initializer && !terminated;
+        has_startup_code() && !terminated;
     if (init_failed_silently && !broken) {
       if (w.init_timed_out) {
-        break_pool("the pool's initializer ran past task_timeout (" +
+        break_pool("the pool's " + startup_code_name() + " ran past task_timeout (" +
                    std::to_string(opt.task_timeout.count()) + " ms) in worker " +
                    std::to_string(pid) + "; the worker was killed");
       } else {
-        break_pool("the pool's initializer crashed in worker " + std::to_string(pid) + ": it " +
+        break_pool("the pool's " + startup_code_name() + " crashed in worker " +
+                   std::to_string(pid) + ": it " +
                    (status ? describe_status(*status) : std::string("died (status unknown)")));
       }
     }
@@ -753,6 +786,10 @@ struct PoolCore::State {
             info.oom_killed = now_kills && *now_kills > *oom_kills_seen;
             if (now_kills) oom_kills_seen = now_kills;
           }
+          // (Its own cgroup's count is exact; the pool's cgroup's count above also moves with it.)
+          if (status == -SIGKILL && !w.killed_by_pool && cgroup_oom_kills) {
+            info.oom_killed = *cgroup_oom_kills > 0;
+          }
           error = std::make_exception_ptr(WorkerCrashed(std::move(info)));
         }
         if (c.attempts < opt.retries) {
@@ -780,7 +817,7 @@ struct PoolCore::State {
     // A death the pool did not ask for (a signal, an exit during a task, the OOM killer).
     if (status && *status != 0 && !w.killed_by_pool) w.stats.add_crash(*status);
     w.stats.add(ws.counters);
-    slot_totals[w.slot] += w.stats;
+    slot_totals[static_cast<std::size_t>(w.id)] += w.stats;
     cv.notify_all();
   }
 
@@ -793,10 +830,9 @@ struct PoolCore::State {
         std::count_if(workers.begin(), workers.end(), [](auto& w) { return working(*w); }));
   }
 
-  void spawn(unsigned slot) {
+  void spawn() {
     auto w = std::make_unique<Worker>();
     w->key = next_key++;
-    w->slot = slot;
     w->channel = std::make_unique<Channel>(
         pool::kRingBytes, remote ? Channel::Memory::memfd : Channel::Memory::anonymous);
     pool::WorkerBootstrap boot;
@@ -804,8 +840,19 @@ struct PoolCore::State {
     boot.shared = shared;
     boot.doorbell_fd = doorbell.get();
     boot.initializer = &local_initializer;
+    w->id = free_worker_id();
+    boot.worker_id = w->id;
+    boot.worker_state = &local_worker_state;
     boot.max_tasks = opt.max_tasks_per_child;
     boot.memory_limit = opt.memory_limit_bytes;
+    if (cgroups) {
+      try {
+        w->cgroup = cgroups->make_worker("w" + std::to_string(w->key));
+        boot.cgroup_procs = w->cgroup.procs_file();
+      } catch (const SystemError&) {
+        // Refused now although the probe passed: this worker keeps the RLIMIT_AS limit.
+      }
+    }
     boot.record_start_times = opt.task_timeout.count() > 0;
     boot.max_message_size = opt.max_message_size;
     if (opt.sandbox) {
@@ -822,12 +869,14 @@ struct PoolCore::State {
     launch::Child child;
     if (remote) {
       // Nothing inherited: no fds to close, no sibling mappings to drop.
-      const auto message = pool::spawned_worker_message(boot, pool::kRingBytes, initializer_call);
+      const auto message = pool::spawned_worker_message(
+          boot, pool::kRingBytes, initializer_call, worker_state_call, initializer_fds.size());
       std::vector<int> fds(pool::kFdCount);
       fds[pool::kChannelFd] = w->channel->fd();
       fds[pool::kSharedFd] = shared_fd.get();
       fds[pool::kDoorbellFd] = doorbell.get();
       fds.insert(fds.end(), initializer_fds.begin(), initializer_fds.end());
+      fds.insert(fds.end(), worker_state_fds.begin(), worker_state_fds.end());
       child = forkserver ? launch::forkserver_child(launch::Role::pool_worker, message, fds)
                          : launch::spawn_child(launch::Role::pool_worker, message, fds);
       w->channel->release_fd();
@@ -841,14 +890,25 @@ struct PoolCore::State {
     workers.push_back(std::move(w));
   }
 
-  // The lowest slot no working worker holds (there is one while fewer than n work): a retiring
-  // or killed worker's replacement takes its slot.
-  [[nodiscard]] unsigned free_slot() const {
-    std::vector<bool> held(n, false);
-    for (const auto& w : workers) {
-      if (working(*w)) held[w->slot] = true;
+  // The lowest id no working worker holds: working_workers() < n, so it is below n, and the ids of
+  // workers that died or retire pass to their replacements.
+  [[nodiscard]] int free_worker_id() const {
+    std::vector<bool> taken(n, false);
+    for (auto& w : workers) {
+      const bool working =
+          w->pid != 0 && !w->retiring && !w->stop_sent && !w->timed_out && !w->corrupt;
+      if (working && w->id >= 0 && static_cast<unsigned>(w->id) < n) taken[w->id] = true;
     }
-    return static_cast<unsigned>(std::find(held.begin(), held.end(), false) - held.begin());
+    return static_cast<int>(std::find(taken.begin(), taken.end(), false) - taken.begin());
+  }
+
+  // What runs in a worker before its first item, for the failure messages.
+  [[nodiscard]] bool has_startup_code() const noexcept {
+    return opt.initializer || opt.worker_state;
+  }
+  [[nodiscard]] std::string startup_code_name() const {
+    if (!opt.worker_state) return "initializer";
+    return opt.initializer ? "initializer or worker_state factory" : "worker_state factory";
   }
 
   // Keeps `n` workers while the pool runs; forgets the dead.
@@ -858,7 +918,7 @@ struct PoolCore::State {
     if (terminated || broken || (closed && all_done())) return;
     while (working_workers() < n) {
       try {
-        spawn(free_slot());
+        spawn();
       } catch (const std::exception& e) {
         break_pool(std::string("cannot start a pool worker: ") + e.what());
         return;
@@ -888,7 +948,7 @@ struct PoolCore::State {
         continue;
       }
       const auto& ws = w.channel->status();
-      if (timeouts && opt.initializer &&
+      if (timeouts && has_startup_code() &&
           ws.init_state.load(std::memory_order_acquire) ==
               static_cast<std::uint32_t>(pool::InitState::kRunning)) {
         // The initializer is held to task_timeout too: one that hangs must not hang the pool.
@@ -1017,6 +1077,20 @@ struct PoolCore::State {
 
   void poke() noexcept { sys::eventfd_signal(control.get()); }
 
+  // A memory cgroup per worker where the kernel lets us make them, else RLIMIT_AS.
+  MemoryLimitMode choose_memory_limit() {
+    if (!opt.memory_limit_cgroup) return MemoryLimitMode::rlimit;
+    auto base = sys::find_memory_cgroup_base(sys::CgroupHost::current());
+    if (!base) return MemoryLimitMode::rlimit;
+    try {
+      cgroups.emplace(*base, opt.memory_limit_bytes);
+    } catch (const SystemError&) {  // EACCES, EROFS, EBUSY...: the kernel said no
+      return MemoryLimitMode::rlimit;
+    }
+    return base->version == sys::CgroupVersion::v2 ? MemoryLimitMode::cgroup_v2
+                                                   : MemoryLimitMode::cgroup_v1;
+  }
+
   // ---------------------------------------------------------------- Pool::stats()
   // Each slot's figures so far (its dead workers' and its live ones'), and its live pid (0: none).
   void collect_stats(std::vector<pool::StatsAccum>& slots, std::vector<int>& pids) const {
@@ -1024,11 +1098,11 @@ struct PoolCore::State {
     pids.assign(n, 0);
     for (const auto& w : workers) {
       if (w->pid == 0) continue;  // dead: already in slot_totals
-      auto& slot = slots[w->slot];
-      slot += w->stats;
-      slot.add(w->channel->status().counters);
+      const auto id = static_cast<std::size_t>(w->id);
+      slots[id] += w->stats;
+      slots[id].add(w->channel->status().counters);
       // The slot's working worker, else one still finishing (retiring, stopping).
-      if (working(*w) || pids[w->slot] == 0) pids[w->slot] = w->pid;
+      if (working(*w) || pids[id] == 0) pids[id] = w->pid;
     }
   }
   pool::StatsAccum stats_total() const {
@@ -1063,6 +1137,14 @@ PoolCore::PoolCore(PoolOptions options) : s_(std::make_unique<State>()) {
                   "capturing a std::string, a std::function or a reference cannot reach it");
     }
     s_->initializer_call = options.initializer.encode_for_exec(s_->initializer_fds);
+    if (!options.worker_state.for_exec()) {
+      throw Error(std::string("mproc::Pool: under ") + to_string(method) +
+                  " the worker_state factory must be a task function (a function pointer, a "
+                  "captureless lambda, a trivially copyable or serializable closure) with "
+                  "transferable or handle arguments: a worker does not share this process's "
+                  "memory (under fork any callable works)");
+    }
+    s_->worker_state_call = options.worker_state.encode_for_exec(s_->worker_state_fds);
     s_->remote = true;
     s_->shared_fd = sys::memfd_of_size("mproc-pool-shared", sizeof(pool::PoolShared));
     s_->shared_map = sys::SharedMapping(s_->shared_fd.get(), sizeof(pool::PoolShared));
@@ -1073,7 +1155,13 @@ PoolCore::PoolCore(PoolOptions options) : s_(std::make_unique<State>()) {
                 "(Debian: libseccomp-dev; rebuild)");
   }
   s_->opt = std::move(options);
+  if (s_->opt.memory_limit_bytes != 0) s_->memory_mode = s_->choose_memory_limit();
   if (s_->opt.initializer) s_->local_initializer = [s = s_.get()] { s->opt.initializer(); };
+  if (s_->opt.worker_state) {
+    s_->local_worker_state = [s = s_.get()] {
+      pool::install_worker_state(s->opt.worker_state.build());
+    };
+  }
   s_->n = s_->opt.processes != 0 ? s_->opt.processes : process_cpu_count();
   s_->slot_totals.resize(s_->n);
   s_->epoll.add(s_->doorbell.get(), kDoorbellKey);
@@ -1106,6 +1194,8 @@ PoolCore::~PoolCore() {
 }
 
 unsigned PoolCore::processes() const noexcept { return s_->n; }
+
+MemoryLimitMode PoolCore::memory_limit_mode() const noexcept { return s_->memory_mode; }
 
 void PoolCore::submit(const std::shared_ptr<Batch>& batch, std::shared_ptr<const Segment> items,
                       bool last, std::size_t expected) {
@@ -1152,6 +1242,17 @@ bool PoolCore::wait(Batch& batch, const std::function<bool()>& pred,
                     std::optional<std::chrono::steady_clock::time_point> deadline,
                     const std::function<void(const BatchProgress&)>& on_progress) {
   std::unique_lock lk(s_->mu);
+  // Results are announced to this caller one by one, or only once the call finished.
+  struct EachWaiter {
+    std::unique_lock<std::mutex>& lk;
+    Batch::Book* book;
+    ~EachWaiter() {
+      if (book == nullptr) return;
+      if (!lk.owns_lock()) lk.lock();
+      --book->each_waiters;
+    }
+  } each{lk, on_progress || batch.wants_each_result() ? &batch.book() : nullptr};
+  if (each.book != nullptr) ++each.book->each_waiters;
   for (;;) {
     if (pred()) return true;
     s_->drain_all();
@@ -1173,16 +1274,23 @@ bool PoolCore::wait(Batch& batch, const std::function<bool()>& pred,
     // longer, even while the remaining work is known to be short, was measured to be slower:
     // on a machine with as many workers as cores it takes their CPU.)
     const std::uint64_t seen = s_->shared->chunk_ends.load(std::memory_order_acquire);
-    lk.unlock();
-    const auto spin_until = Clock::now() + kWaiterSpin;
+    const auto wait_start = Clock::now();
+    const auto budget = s_->waiter_spin.budget();
     bool moved = false;
-    for (unsigned i = 0; !moved; ++i) {
-      pool::cpu_relax();
-      moved = s_->shared->chunk_ends.load(std::memory_order_acquire) != seen;
-      if ((i & 31) == 31 && Clock::now() > spin_until) break;
+    if (budget.count() > 0) {
+      lk.unlock();
+      const auto spin_until = wait_start + budget;
+      for (unsigned i = 0; !moved; ++i) {
+        pool::cpu_relax();
+        moved = s_->shared->chunk_ends.load(std::memory_order_acquire) != seen;
+        if ((i & 31) == 31 && Clock::now() > spin_until) break;
+      }
+      lk.lock();
     }
-    lk.lock();
-    if (moved) continue;
+    if (moved) {
+      s_->waiter_spin.record(Clock::now() - wait_start);
+      continue;
+    }
     if (pred()) return true;
     // Sleep until the supervisor delivers something. With a progress display, wake up at least
     // every 100 ms to redraw it.
@@ -1196,6 +1304,7 @@ bool PoolCore::wait(Batch& batch, const std::function<bool()>& pred,
     } else {
       s_->cv.wait(lk);
     }
+    s_->waiter_spin.record(Clock::now() - wait_start);
   }
 }
 

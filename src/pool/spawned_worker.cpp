@@ -2,11 +2,13 @@
 
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <string>
 
 #include "mproc/codec.hpp"
 #include "mproc/detail/remote_call.hpp"
 #include "pool/channel.hpp"
+#include "pool/worker_state.hpp"
 #include "sys/fork.hpp"
 #include "sys/memory.hpp"
 #include "sys/shm.hpp"
@@ -23,17 +25,23 @@ struct SpawnedWorkerStart {
   std::vector<std::byte> initializer;  // encode_remote_call message, or empty
   bool sandbox = false;
   sys::SandboxPolicy policy{};
+  std::int32_t worker_id = -1;
+  std::vector<std::byte> worker_state;  // encode_remote_call message, or empty
+  std::uint32_t initializer_fds = 0;    // passed fds of the initializer's handle arguments
+  std::string cgroup_procs;             // WorkerBootstrap::cgroup_procs
   template <class Ar>
   void serialize(Ar& ar) {
     ar(ring_bytes, max_tasks, memory_limit, max_message_size, record_start_times, initializer,
-       sandbox, policy);
+       sandbox, policy, worker_id, worker_state, initializer_fds, cgroup_procs);
   }
 };
 
 }  // namespace
 
 std::vector<std::byte> spawned_worker_message(const WorkerBootstrap& boot, std::size_t ring_bytes,
-                                              std::span<const std::byte> initializer) {
+                                              std::span<const std::byte> initializer,
+                                              std::span<const std::byte> worker_state,
+                                              std::size_t initializer_fds) {
   SpawnedWorkerStart s;
   s.ring_bytes = ring_bytes;
   s.max_tasks = boot.max_tasks;
@@ -43,6 +51,10 @@ std::vector<std::byte> spawned_worker_message(const WorkerBootstrap& boot, std::
   s.initializer.assign(initializer.begin(), initializer.end());
   s.sandbox = boot.sandbox.has_value();
   if (boot.sandbox) s.policy = *boot.sandbox;
+  s.worker_id = boot.worker_id;
+  s.worker_state.assign(worker_state.begin(), worker_state.end());
+  s.initializer_fds = static_cast<std::uint32_t>(initializer_fds);
+  s.cgroup_procs = boot.cgroup_procs;
   return encode(s);
 }
 
@@ -57,12 +69,26 @@ void run_spawned_worker(std::span<const std::byte> payload,
                                         sys::file_size(fds[kSharedFd].get()));
     if (shared_map.size() < sizeof(PoolShared)) sys::child::exit_now(127);
     fds[kSharedFd].reset();
+    if (fds.size() < kFdCount + s.initializer_fds) sys::child::exit_now(127);
+    const auto extra_fds = std::span<sys::UniqueFd>(fds).subspan(kFdCount);
     std::function<void()> initializer;
     if (!s.initializer.empty()) {
       // The fds after the pool's own are the initializer's handle arguments.
-      initializer = [&s, &fds] {
-        const detail::RemoteFdScope scope(std::span<sys::UniqueFd>(fds).subspan(kFdCount));
+      initializer = [&s, extra_fds] {
+        const detail::RemoteFdScope scope(extra_fds.first(s.initializer_fds));
         detail::run_remote_call(s.initializer);
+      };
+    }
+    std::function<void()> worker_state;
+    if (!s.worker_state.empty()) {
+      worker_state = [&s, extra_fds] {
+        const detail::RemoteFdScope scope(extra_fds.subspan(s.initializer_fds));
+        std::unique_ptr<detail::KeptValue> state;
+        {
+          const detail::KeepResultScope keep(state);
+          detail::run_remote_call(s.worker_state);
+        }
+        install_worker_state(std::move(state));
       };
     }
     WorkerBootstrap boot;
@@ -76,6 +102,9 @@ void run_spawned_worker(std::span<const std::byte> payload,
     boot.max_message_size = static_cast<std::size_t>(s.max_message_size);
     if (s.sandbox) boot.sandbox = s.policy;
     boot.remote = true;
+    boot.worker_id = s.worker_id;
+    boot.worker_state = &worker_state;
+    boot.cgroup_procs = s.cgroup_procs;
     code = worker_main(&boot);
   } catch (...) {
     code = 127;

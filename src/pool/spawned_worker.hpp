@@ -17,10 +17,12 @@ namespace mproc::pool {
 enum SpawnedWorkerFd : std::size_t { kChannelFd = 0, kSharedFd = 1, kDoorbellFd = 2, kFdCount = 3 };
 
 // The start message's payload (the parent's side). `boot` gives the settings (its pointers and
-// fds are not sent); `initializer` is an encode_remote_call message, or empty for none.
-[[nodiscard]] std::vector<std::byte> spawned_worker_message(const WorkerBootstrap& boot,
-                                                            std::size_t ring_bytes,
-                                                            std::span<const std::byte> initializer);
+// fds are not sent); `initializer` and `worker_state` are encode_remote_call messages, or empty
+// for none. The fds after the pool's own are the initializer's (`initializer_fds` of them), then
+// the worker state's.
+[[nodiscard]] std::vector<std::byte> spawned_worker_message(
+    const WorkerBootstrap& boot, std::size_t ring_bytes, std::span<const std::byte> initializer,
+    std::span<const std::byte> worker_state = {}, std::size_t initializer_fds = 0);
 
 // Runs the worker a start message describes and ends the process with its exit code (a broken
 // start message: 127, as launch does).

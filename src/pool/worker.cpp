@@ -17,10 +17,13 @@
 #include "mproc/detail/pool_core.hpp"
 #include "mproc/detail/remote_call.hpp"
 #include "mproc/error.hpp"
+#include "pool/worker_state.hpp"
+#include "sys/cgroup.hpp"
 #include "sys/event.hpp"
 #include "sys/fork.hpp"
 #include "sys/memory.hpp"
 #include "sys/module_address.hpp"
+#include "sys/spin.hpp"
 
 namespace mproc::pool {
 namespace {
@@ -38,7 +41,8 @@ constexpr bool kSanitizerReservesAddressSpace = false;
 #endif
 
 // How long a worker that ran out of work keeps looking before it sleeps: long enough for the
-// parent's next apply() to land without a futex wake-up, short next to any real task.
+// parent's next apply() to land without a futex wake-up, short next to any real task. Only while
+// its recent waits were that short (sys::AdaptiveSpin): an oversubscribed machine sleeps at once.
 constexpr std::chrono::microseconds kIdleSpin{50};
 
 std::int64_t monotonic_ns() noexcept {
@@ -155,11 +159,17 @@ class Worker final : public detail::ResultSink {
   }
 
   bool initialize() {
-    if (b_.memory_limit != 0 && !kSanitizerReservesAddressSpace) {
+    if (b_.memory_limit != 0 && !b_.in_memory_cgroup && !kSanitizerReservesAddressSpace) {
       sys::limit_address_space_growth(b_.memory_limit);
     }
+    bool building_state = false;
     try {
       if (b_.initializer != nullptr && *b_.initializer) (*b_.initializer)();
+      if (b_.worker_state != nullptr && *b_.worker_state) {
+        building_state = true;
+        (*b_.worker_state)();
+        building_state = false;
+      }
       // From here on, the worker only computes and talks to the parent (sandbox.hpp).
       if (b_.sandbox) {
         sys::warm_module_cache();  // a spawned worker's bindings then need no readlink or stat
@@ -173,7 +183,7 @@ class Worker final : public detail::ResultSink {
       status_.init_state.store(static_cast<std::uint32_t>(InitState::kFailed),
                                std::memory_order_release);
       try {
-        send_encoded(kInitFailed, current_failure());
+        send_encoded(building_state ? kStateFailed : kInitFailed, current_failure());
       } catch (...) {
       }
       ring_doorbell();
@@ -182,22 +192,36 @@ class Worker final : public detail::ResultSink {
   }
 
   // The next task record: spin a little, then sleep on the ring's futex.
+  // Only a wait (the ring was empty) feeds the adaptive spin.
   bool next_record(Ring::Record& rec) {
-    const auto spin_until = std::chrono::steady_clock::now() + kIdleSpin;
+    switch (tasks_.peek(rec)) {
+      case Ring::Peek::kRecord:
+        return true;
+      case Ring::Peek::kCorrupt:
+        return false;
+      case Ring::Peek::kEmpty:
+        break;
+    }
+    const auto start = std::chrono::steady_clock::now();
+    const auto budget = idle_spin_.budget();
+    const auto spin_until = start + budget;
+    bool sleep = budget.count() == 0;
     for (unsigned i = 0;; ++i) {
+      if (sleep) {
+        tasks_.sleep_until_not_empty();
+      } else {
+        cpu_relax();
+      }
       switch (tasks_.peek(rec)) {
         case Ring::Peek::kRecord:
+          idle_spin_.record(std::chrono::steady_clock::now() - start);
           return true;
         case Ring::Peek::kCorrupt:
           return false;
         case Ring::Peek::kEmpty:
           break;
       }
-      if ((i & 63) == 63 && std::chrono::steady_clock::now() > spin_until) {
-        tasks_.sleep_until_not_empty();
-      } else {
-        cpu_relax();
-      }
+      sleep = sleep || ((i & 63) == 63 && std::chrono::steady_clock::now() > spin_until);
     }
   }
 
@@ -583,6 +607,7 @@ class Worker final : public detail::ResultSink {
   std::uint64_t done_ = 0;
   bool retire_ = false;
   bool stop_ = false;
+  sys::AdaptiveSpin idle_spin_{kIdleSpin};
   std::size_t items_left_ = 1;  // in the current chunk, the running item included
   std::byte* run_ = nullptr;    // the open kOkRun record (its RunHeader), or null
   std::uint32_t run_stride_ = 0;
@@ -605,6 +630,10 @@ int worker_main(void* bootstrap) noexcept {
   auto& b = *static_cast<WorkerBootstrap*>(bootstrap);
   for (int fd : b.close_fds) sys::child::close_fd(fd);
   for (auto [addr, size] : b.unmap) sys::child::unmap(addr, size);
+  // Before anything runs: the initializer's memory counts against the limit too.
+  if (!b.cgroup_procs.empty()) {
+    b.in_memory_cgroup = sys::child::join_cgroup(b.cgroup_procs.c_str());
+  }
   sys::SignalMask none{};
   sigemptyset(&none.set);
   sys::child::set_signal_mask(none);  // the supervisor that forked us blocks everything
@@ -618,8 +647,10 @@ int worker_main(void* bootstrap) noexcept {
   int code = 0;
   try {
     pool::install_crash_handlers(&b.channel->status().crash);
+    pool::enter_worker(b.worker_id, b.worker_state != nullptr && *b.worker_state);
     Worker w(b);
     code = w.run();
+    pool::leave_worker();  // the state's destructor runs after the worker's last message
   } catch (...) {
     code = 5;
   }

@@ -7,6 +7,7 @@
 #include <cstddef>
 #include <functional>
 #include <optional>
+#include <string>
 #include <utility>
 #include <vector>
 
@@ -28,12 +29,20 @@ struct WorkerBootstrap {
   const std::function<void()>* initializer = nullptr;
   std::size_t max_tasks = 0;                  // 0: unlimited
   std::size_t memory_limit = 0;               // 0: none
+  // The cgroup.procs of the worker's memory cgroup (sys/cgroup.hpp), joined before anything
+  // else; empty, or joining refused: memory_limit is an RLIMIT_AS limit instead.
+  std::string cgroup_procs{};
+  bool in_memory_cgroup = false;              // set by worker_main once joined
   bool record_start_times = false;            // a task timeout is set
   std::size_t max_message_size = 0;           // 0: no limit
   std::optional<sys::SandboxPolicy> sandbox{};  // entered after the initializer
   // Spawned: the parent's addresses mean nothing here; chunks name their invokers through the
   // kBind messages that precede them.
   bool remote = false;
+  // mproc::worker_id() here; and what builds and installs mproc::worker_state() (after the
+  // initializer, before the sandbox; pool/worker_state.hpp), or null.
+  int worker_id = -1;
+  const std::function<void()>* worker_state = nullptr;
 };
 
 // launch::ChildBody for a pool worker; the result is the exit code.

@@ -3,7 +3,8 @@
 // A worker that died by SIGKILL was OOM-killed if its cgroup's oom_kill counter moved across its
 // death: read the counter before and after. The counter is per cgroup, so another process of the
 // same cgroup killed at the same moment makes this a best guess, not a proof. Workers forked by
-// the pool stay in the parent's cgroup, so the parent's counter is the workers' counter.
+// the pool stay in the parent's cgroup, so the parent's counter is the workers' counter — unless
+// each runs in a memory cgroup of its own (cgroup.hpp), whose exact counter the pool reads then.
 #pragma once
 
 #include <cstdint>

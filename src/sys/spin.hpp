@@ -3,6 +3,7 @@
 // that the pool's channels and the queue's ring use before they fall back to a futex.
 #pragma once
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <cstdint>
@@ -42,6 +43,35 @@ inline void full_fence() noexcept {
   std::atomic_thread_fence(std::memory_order_seq_cst);
 #endif
 }
+
+// How long a waiter should spin before it sleeps, learned from how long its recent waits lasted.
+// A spin pays only when the answer comes within it; on a machine with more runnable processes
+// than cores (many workers, other load) the one who would answer is not even running, every
+// wait is long, and each spin only takes a core from it. So: spin the full `limit` while the
+// recent waits average under it, else sleep at once — and still spin on every 8th wait, so that
+// waits turning short again are seen. One waiter's state: not thread-safe.
+class AdaptiveSpin {
+ public:
+  explicit AdaptiveSpin(std::chrono::nanoseconds limit) noexcept : limit_(limit.count()) {}
+
+  // How long to spin before sleeping on this wait: `limit` or zero.
+  [[nodiscard]] std::chrono::nanoseconds budget() noexcept {
+    ++waits_;
+    const bool probe = (waits_ & 7) == 0;
+    return std::chrono::nanoseconds(average_ < limit_ || probe ? limit_ : 0);
+  }
+  // How long the wait lasted, from its start to the answer (spin and sleep together). A long
+  // wait counts as twice the limit, so that a few short ones bring the spin back.
+  void record(std::chrono::nanoseconds waited) noexcept {
+    const std::int64_t w = std::min<std::int64_t>(waited.count(), 2 * limit_);
+    average_ = (3 * average_ + w) / 4;
+  }
+
+ private:
+  std::int64_t limit_;
+  std::int64_t average_ = 0;
+  std::uint32_t waits_ = 0;
+};
 
 // The sleeping half of spin-then-sleep: announce on `sleeping`, look at ready() once more, then
 // futex-wait on `seq` (at most `timeout`). Spurious returns are fine: the caller re-checks.

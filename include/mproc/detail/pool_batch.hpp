@@ -589,6 +589,7 @@ class StreamBatch final : public Batch {
  public:
   StreamBatch(ItemInvoker inv, std::uintptr_t fn, std::size_t chunksize, bool ordered)
       : Batch(inv, fn, chunksize), ordered_(ordered) {}
+  [[nodiscard]] bool wants_each_result() const noexcept override { return true; }
   void on_value(std::size_t index, std::span<const std::byte> bytes) override {
     store(index, Result<R>(decode<R>(bytes)));
   }

@@ -20,8 +20,29 @@
 #include "mproc/progress.hpp"
 #include "mproc/sandbox.hpp"
 #include "mproc/start_method.hpp"
+#include "mproc/worker_state.hpp"
 
 namespace mproc {
+
+// What enforces PoolOptions::memory_limit_bytes in the workers (Pool::memory_limit_mode()).
+enum class MemoryLimitMode {
+  none,       // no limit asked for (memory_limit_bytes == 0)
+  rlimit,     // RLIMIT_AS: an allocation past the limit fails (std::bad_alloc in the task)
+  cgroup_v1,  // a cgroup v1 memory cgroup per worker: past the limit the kernel OOM-kills it
+  cgroup_v2,  // a cgroup v2 child per worker with memory.max: the same
+};
+[[nodiscard]] constexpr const char* to_string(MemoryLimitMode m) noexcept {
+  switch (m) {
+    case MemoryLimitMode::rlimit:
+      return "rlimit";
+    case MemoryLimitMode::cgroup_v1:
+      return "cgroup_v1";
+    case MemoryLimitMode::cgroup_v2:
+      return "cgroup_v2";
+    default:
+      return "none";
+  }
+}
 
 struct PoolOptions {
   unsigned processes = 0;                      // 0: process_cpu_count()
@@ -40,6 +61,13 @@ struct PoolOptions {
   std::size_t max_message_size = std::size_t{1} << 30;  // per encoded input or result
   // Workers refuse files, sockets and exec once their initializer ran (sandbox.hpp).
   std::optional<Sandbox> sandbox{};
+  // Built once in every worker, replacements too, after the initializer and before the sandbox;
+  // tasks reach it with mproc::worker_state<T>() (worker_state.hpp).
+  WorkerState worker_state{};
+  // memory_limit_bytes as a hard limit in a memory cgroup per worker where this process may
+  // make them (a delegated cgroup v2 subtree, a writable cgroup v1 memory cgroup); false: the
+  // RLIMIT_AS limit only. Pool::memory_limit_mode() says which applies.
+  bool memory_limit_cgroup = true;
 };
 
 namespace detail {
@@ -140,6 +168,9 @@ class Batch {
   [[nodiscard]] ItemInvoker invoker() const noexcept { return invoker_; }
   [[nodiscard]] std::uintptr_t fn() const noexcept { return fn_; }
   [[nodiscard]] std::size_t chunksize() const noexcept { return chunksize_; }
+  // True for a batch whose consumer takes results one by one (imap): its waiter is woken for
+  // each, a Future's only when the call finished.
+  [[nodiscard]] virtual bool wants_each_result() const noexcept { return false; }
 
   struct Book;  // PoolCore's bookkeeping (src/pool), guarded by its lock
   [[nodiscard]] Book& book() noexcept { return *book_; }
@@ -206,6 +237,7 @@ class PoolCore final : public CallCore {
   PoolCore& operator=(const PoolCore&) = delete;
 
   [[nodiscard]] unsigned processes() const noexcept;
+  [[nodiscard]] MemoryLimitMode memory_limit_mode() const noexcept;
 
   // Hands items to the workers. Throws PoolClosed after close()/terminate(), or the pool's
   // broken-state error (an initializer failed); with spawned workers, Error if the batch's

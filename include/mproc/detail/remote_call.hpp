@@ -21,6 +21,9 @@
 // cereal-style serialize(Ar&) member (sent with the codec). A lambda capturing a std::string, a
 // std::function, a member pointer, or a raw pointer argument cannot cross: static_assert.
 //
+// A call's result is discarded there, unless a KeepResultScope is open around run_remote_call:
+// then the result is kept in it as an object (how a pool worker gets its mproc::WorkerState).
+//
 // Cost: encoding a call of a function pointer in the main program with trivially copyable
 // arguments is one allocation (the returned vector) and no syscall. Threads: every function is
 // thread-safe. Trust: the receiver trusts the sender as much as its own executable (the message
@@ -32,10 +35,12 @@
 #include <cstddef>
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <span>
 #include <string_view>
 #include <tuple>
 #include <type_traits>
+#include <typeinfo>
 #include <utility>
 #include <vector>
 
@@ -163,6 +168,62 @@ A read_remote_argument(InputArchive& in) {
   }
 }
 
+// A call's result kept as an object in the process that ran the call, instead of being
+// discarded (mproc::WorkerState: the state a pool worker's factory returns). Never encoded, so
+// its type need not be transferable, nor even movable.
+class KeptValue {
+ public:
+  virtual ~KeptValue() = default;
+  [[nodiscard]] virtual const std::type_info& type() const noexcept = 0;
+};
+
+template <class T>
+class KeptValueOf final : public KeptValue {
+ public:
+  // value is initialised from make()'s prvalue: no copy, no move.
+  template <class Make>
+  explicit KeptValueOf(Make&& make) : value(std::forward<Make>(make)()) {}
+  [[nodiscard]] const std::type_info& type() const noexcept override { return typeid(T); }
+  T value;
+};
+
+// Where the next call run through invoke_keeping on this thread puts its result: set for the
+// extent of one call by KeepResultScope.
+inline std::unique_ptr<KeptValue>*& current_keep_slot() noexcept {
+  thread_local std::unique_ptr<KeptValue>* slot = nullptr;
+  return slot;
+}
+
+class KeepResultScope {
+ public:
+  explicit KeepResultScope(std::unique_ptr<KeptValue>& slot) noexcept
+      : saved_(std::exchange(current_keep_slot(), &slot)) {}
+  KeepResultScope(const KeepResultScope&) = delete;
+  KeepResultScope& operator=(const KeepResultScope&) = delete;
+  ~KeepResultScope() { current_keep_slot() = saved_; }
+
+ private:
+  std::unique_ptr<KeptValue>* saved_;
+};
+
+// std::invoke(fn, args...), whose result, when a KeepResultScope is open on this thread, is kept
+// in its slot (the slot is taken first: a call made inside fn does not take it).
+template <class F, class... Args>
+void invoke_keeping(F&& fn, Args&&... args) {
+  using R = std::invoke_result_t<F, Args...>;
+  if constexpr (std::is_void_v<R> || std::is_reference_v<R> || std::is_array_v<R>) {
+    std::invoke(std::forward<F>(fn), std::forward<Args>(args)...);
+  } else {
+    std::unique_ptr<KeptValue>* slot = std::exchange(current_keep_slot(), nullptr);
+    if (slot == nullptr) {
+      std::invoke(std::forward<F>(fn), std::forward<Args>(args)...);
+      return;
+    }
+    *slot = std::make_unique<KeptValueOf<std::remove_cv_t<R>>>(
+        [&]() -> R { return std::invoke(std::forward<F>(fn), std::forward<Args>(args)...); });
+  }
+}
+
 // encode_remote_call(fn, args...) compiles: fn is a task function, every decayed argument can
 // be sent, and std::invoke(F, Args...) works on the decayed, moved copies.
 template <class F, class... Args>
@@ -232,7 +293,7 @@ void remote_trampoline(const void* fn_address, std::span<const std::byte> payloa
     R r = std::apply(call, args);
     if (result != nullptr) encode_to(*result, r);
   } else {
-    std::apply(call, args);
+    std::apply([&fn](Args&... a) { invoke_keeping(std::move(fn), std::move(a)...); }, args);
   }
 }
 
