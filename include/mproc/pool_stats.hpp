@@ -8,9 +8,9 @@
 // relaxed stores (clock reads per chunk and per sampled item, or per run of items on the packed
 // fast path), the pool
 // adds what it sees of each item's outcome and bytes; stats() reads them, under the pool's lock,
-// from any thread, during a call or after join(). workers[i] is worker slot i (0..processes-1):
-// a worker that is replaced (recycled, crashed, timed out) hands its slot to its replacement, and
-// the slot keeps the sum over all the processes that held it. Counts are per attempt: an item
+// from any thread, during a call or after join(). workers[i] is the slot of worker_id() i
+// (0..processes-1): a worker that is replaced (recycled, crashed, timed out) hands its id to its
+// replacement, and the slot keeps the sum over all the processes that held it. Counts are per attempt: an item
 // that crashed and was retried (PoolOptions::retries) counts as crashed in one slot and as done
 // (or failed) in another.
 #pragma once
