@@ -4,6 +4,7 @@
 // thread while a map runs (run it under TSan). No upper bounds on times.
 #include <gtest/gtest.h>
 #include <signal.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <atomic>
@@ -16,6 +17,7 @@
 #include <stdexcept>
 #include <string>
 #include <thread>
+#include <utility>
 #include <vector>
 
 #include "mproc/mproc.hpp"
@@ -208,6 +210,19 @@ TEST_P(PoolStatsTest, LiveWorkersHavePidsAndResidentMemory) {
   EXPECT_EQ(seen, pids);
   EXPECT_GT(s.total.rss_bytes, 0u);
   expect_total_is_sum(s);
+}
+
+std::pair<int, int> id_and_pid(int) { return {mproc::worker_id(), static_cast<int>(::getpid())}; }
+
+TEST_P(PoolStatsTest, SlotIsTheWorkerId) {
+  mproc::Pool pool(opts(2));
+  const auto seen = pool.map(id_and_pid, std::views::iota(0, 200));
+  const auto s = pool.stats();
+  for (auto [id, pid] : seen) {
+    ASSERT_GE(id, 0);
+    ASSERT_LT(id, 2);
+    EXPECT_EQ(s.workers[static_cast<std::size_t>(id)].pid, pid);
+  }
 }
 
 TEST_P(PoolStatsTest, StatsOutliveTheWorkers) {
