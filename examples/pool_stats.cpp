@@ -2,11 +2,10 @@
 // after 150 tasks (max_tasks_per_child); items of uneven cost (a busy loop of 0.1 to 2 ms), one
 // that throws and one that crashes. Prints each worker slot and the total; exits 0 only if the
 // counts are exactly what the items did.
-#include <mproc/mproc.hpp>
-
 #include <chrono>
 #include <csignal>
 #include <cstdio>
+#include <mproc/mproc.hpp>
 #include <numeric>
 #include <stdexcept>
 #include <string>
@@ -47,8 +46,8 @@ int main(int argc, char** argv) {
   const auto results = pool.try_map(work, inputs);
 
   const mproc::PoolStats s = pool.stats();
-  std::printf("%-8s %7s %6s %6s %8s %8s %9s %7s %8s %7s %7s %8s\n", "slot", "pid", "done",
-              "failed", "recycles", "crashes", "compute", "codec", "wait", "p50", "p95", "rss");
+  std::printf("%-8s %7s %6s %6s %8s %8s %9s %7s %8s %7s %7s %8s\n", "slot", "pid", "done", "failed",
+              "recycles", "crashes", "compute", "codec", "wait", "p50", "p95", "rss");
   std::printf("%-8s %7s %6s %6s %8s %8s %9s %7s %8s %7s %7s %8s\n", "", "", "", "", "", "", "ms",
               "ms", "ms", "ms", "ms", "MiB");
   for (std::size_t i = 0; i < s.workers.size(); ++i) {
@@ -65,11 +64,10 @@ int main(int argc, char** argv) {
   std::printf("\n");
 
   const auto& t = s.total;
-  const bool as_expected = t.items_done == 398 && t.items_failed.remote_error == 1 &&
-                           t.items_failed.crashed == 1 && t.crashes == 1 &&
-                           t.crashes_by_signal.count(SIGSEGV) == 1 &&
-                           t.item_time_p50 <= t.item_time_p95 && !results[100].ok() &&
-                           !results[300].ok();
+  const bool as_expected =
+      t.items_done == 398 && t.items_failed.remote_error == 1 && t.items_failed.crashed == 1 &&
+      t.crashes == 1 && t.crashes_by_signal.count(SIGSEGV) == 1 &&
+      t.item_time_p50 <= t.item_time_p95 && !results[100].ok() && !results[300].ok();
   std::printf("%s\n", as_expected ? "ok" : "UNEXPECTED");
   return as_expected ? 0 : 1;
 }

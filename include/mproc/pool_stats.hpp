@@ -10,9 +10,9 @@
 // adds what it sees of each item's outcome and bytes; stats() reads them, under the pool's lock,
 // from any thread, during a call or after join(). workers[i] is the slot of worker_id() i
 // (0..processes-1): a worker that is replaced (recycled, crashed, timed out) hands its id to its
-// replacement, and the slot keeps the sum over all the processes that held it. Counts are per attempt: an item
-// that crashed and was retried (PoolOptions::retries) counts as crashed in one slot and as done
-// (or failed) in another.
+// replacement, and the slot keeps the sum over all the processes that held it. Counts are per
+// attempt: an item that crashed and was retried (PoolOptions::retries) counts as crashed in one
+// slot and as done (or failed) in another.
 #pragma once
 
 #include <chrono>
@@ -36,8 +36,8 @@ struct FailedItems {
 
 // One worker slot, or (PoolStats::total) all of them.
 struct WorkerStats {
-  int pid = 0;                // the slot's live worker; 0 if none (in total: always 0)
-  std::size_t rss_bytes = 0;  // its resident set now (/proc/<pid>/statm); 0 if none
+  int pid = 0;                   // the slot's live worker; 0 if none (in total: always 0)
+  std::size_t rss_bytes = 0;     // its resident set now (/proc/<pid>/statm); 0 if none
   std::uint64_t items_done = 0;  // answered with a value
   FailedItems items_failed{};
   std::uint64_t recycles = 0;  // workers retired for max_tasks_per_child (or memory_limit_bytes)

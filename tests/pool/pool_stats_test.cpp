@@ -296,7 +296,9 @@ TEST_P(PoolStatsTest, ProgressBarEndsWithASummaryOfTheCall) {
   const auto rs = pool.try_map(mixed, std::views::iota(0, 8));  // 3 throws, 7 crashes
   const std::string err = testing::internal::GetCapturedStderr();
   ASSERT_EQ(rs.size(), 8u);
-  EXPECT_NE(err.find("mproc: 6 done, 2 failed (1 raised, 1 crashed) · item p50 "), std::string::npos) << err;
+  EXPECT_NE(err.find("mproc: 6 done, 2 failed (1 raised, 1 crashed) · item p50 "),
+            std::string::npos)
+      << err;
   EXPECT_NE(err.find("crashes: SIGSEGV"), std::string::npos) << err;
 }
 
