@@ -14,6 +14,7 @@
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
+#include <filesystem>
 #include <optional>
 #include <stdexcept>
 #include <string>
@@ -97,6 +98,8 @@ class WorkerCrashed : public Error {
     std::uint64_t fault_address = 0;
     std::vector<std::string> frames{};  // "#0 0x55d0c1a2b3c4 crash_here(int) (+0x1c)", innermost
                                         // first; empty when none collected
+    // The item's input, saved for mproc::replay (PoolOptions::replay_dir); empty when none.
+    std::filesystem::path replay_file{};
   };
   explicit WorkerCrashed(Info info);
   [[nodiscard]] std::optional<int> signal() const noexcept { return info_.signal; }
@@ -107,23 +110,47 @@ class WorkerCrashed : public Error {
   [[nodiscard]] const std::string& backtrace() const noexcept { return info_.backtrace; }
   [[nodiscard]] std::uint64_t fault_address() const noexcept { return info_.fault_address; }
   [[nodiscard]] const std::vector<std::string>& frames() const noexcept { return info_.frames; }
+  // The saved input (mproc::replay), or empty.
+  [[nodiscard]] const std::filesystem::path& replay_file() const noexcept {
+    return info_.replay_file;
+  }
 
  private:
   Info info_;
 };
 
-// The task ran past the pool's task_timeout; its worker was killed and replaced.
+// Which of the pool's time limits ended a task.
+enum class TimeoutLimit {
+  soft,  // PoolOptions::soft_timeout: the task was asked to stop and ended by throwing
+  hard,  // PoolOptions::task_timeout: its worker was killed and replaced
+};
+
+// The task ran past a time limit: past task_timeout (hard: its worker was killed and replaced),
+// or past soft_timeout, after which it was asked to stop and threw (soft: the worker lives on).
 class TaskTimeout : public Error {
  public:
+  struct Info {
+    TimeoutLimit limit = TimeoutLimit::hard;
+    std::chrono::milliseconds timeout{0};  // the limit's value
+    int pid = 0;
+    std::size_t index = 0;
+    std::string task_error{};  // soft: "<type>: <what>" of the exception the task ended with
+    std::filesystem::path replay_file{};  // the input saved for mproc::replay, or empty
+  };
+  // A hard timeout.
   TaskTimeout(std::chrono::milliseconds timeout, int pid, std::size_t index);
-  [[nodiscard]] std::chrono::milliseconds timeout() const noexcept { return timeout_; }
-  [[nodiscard]] int pid() const noexcept { return pid_; }
-  [[nodiscard]] std::size_t index() const noexcept { return index_; }
+  explicit TaskTimeout(Info info);
+  [[nodiscard]] TimeoutLimit limit() const noexcept { return info_.limit; }
+  [[nodiscard]] std::chrono::milliseconds timeout() const noexcept { return info_.timeout; }
+  [[nodiscard]] int pid() const noexcept { return info_.pid; }
+  [[nodiscard]] std::size_t index() const noexcept { return info_.index; }
+  [[nodiscard]] const std::string& task_error() const noexcept { return info_.task_error; }
+  [[nodiscard]] const std::filesystem::path& replay_file() const noexcept {
+    return info_.replay_file;
+  }
 
  private:
-  std::chrono::milliseconds timeout_;
-  int pid_;
-  std::size_t index_;
+  Info info_;
 };
 
 // Work submitted after close() or terminate().

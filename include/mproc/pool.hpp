@@ -8,6 +8,9 @@
 // (segfault, abort, exit, SIGKILL, OOM) gives WorkerCrashed for that item only, one that runs
 // past task_timeout gives TaskTimeout; the worker is replaced and every other item completes
 // exactly once. A supervisor thread watches the workers (pidfds), the channels and the deadlines.
+// With soft_timeout the running item is first asked to stop (a std::stop_token last parameter,
+// mproc::stop_requested(): soft_timeout.hpp); with replay_dir the input of an item that crashed
+// or timed out is saved for mproc::replay (replay.hpp).
 //
 // The task is a function pointer, a captureless lambda, or a closure whose captures are
 // transferable by value (sent with the call: capture values, not references — an address means

@@ -35,6 +35,21 @@ std::string crashed_what(const WorkerCrashed::Info& i) {
     s += i.backtrace;
     while (!s.empty() && s.back() == '\n') s.pop_back();
   }
+  if (!i.replay_file.empty()) s += "\n  input saved for mproc::replay: " + i.replay_file.string();
+  return s;
+}
+
+std::string timeout_what(const TaskTimeout::Info& i) {
+  std::string s = "task #" + std::to_string(i.index);
+  if (i.limit == TimeoutLimit::soft) {
+    s += " was asked to stop at its soft timeout of " + std::to_string(i.timeout.count()) +
+         " ms in worker " + std::to_string(i.pid) + " and ended by raising " +
+         (i.task_error.empty() ? std::string("an exception") : i.task_error);
+  } else {
+    s += " ran past its timeout of " + std::to_string(i.timeout.count()) + " ms in worker " +
+         std::to_string(i.pid) + "; the worker was killed";
+  }
+  if (!i.replay_file.empty()) s += "\n  input saved for mproc::replay: " + i.replay_file.string();
   return s;
 }
 
@@ -64,12 +79,9 @@ RemoteError::RemoteError(std::string type_name, std::string remote_what, int pid
 WorkerCrashed::WorkerCrashed(Info info) : Error(crashed_what(info)), info_(std::move(info)) {}
 
 TaskTimeout::TaskTimeout(std::chrono::milliseconds timeout, int pid, std::size_t index)
-    : Error("task #" + std::to_string(index) + " ran past its timeout of " +
-            std::to_string(timeout.count()) + " ms in worker " + std::to_string(pid) +
-            "; the worker was killed"),
-      timeout_(timeout),
-      pid_(pid),
-      index_(index) {}
+    : TaskTimeout(Info{TimeoutLimit::hard, timeout, pid, index}) {}
+
+TaskTimeout::TaskTimeout(Info info) : Error(timeout_what(info)), info_(std::move(info)) {}
 
 namespace detail {
 

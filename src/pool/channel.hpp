@@ -37,6 +37,7 @@ enum Kind : std::uint32_t {
   kRetiring = 19,
   kInitFailed = 20,
   kStateFailed = 22,  // the worker_state factory failed (a RemoteFailure, as kInitFailed)
+  kSoftTimeout = 23,  // like kError: the item threw after its soft timeout asked it to stop
   kBind = 3,  // to a spawned worker: a RemoteBindKey, then a pool_bind_message (pool_batch.hpp)
   kFragment = 64,
 };

@@ -27,6 +27,7 @@
 #include "mproc/error.hpp"
 #include "pool/channel.hpp"
 #include "pool/progress_session.hpp"
+#include "pool/replay_writer.hpp"
 #include "pool/result_reader.hpp"
 #include "pool/spawned_worker.hpp"
 #include "pool/stats.hpp"
@@ -59,13 +60,17 @@ struct Batch::Book {
   std::size_t pos = 0;  // next item of segments.front()
   // Spawned workers: the batch's pool_bind_message (shared with State::bindings).
   std::shared_ptr<const std::vector<std::byte>> binding{};
+  std::uint64_t call_id = 0;  // names its replay files
   // With a progress bar: the pool's stats when the call began (its summary line is the change).
   std::optional<pool::StatsAccum> stats_before{};
   [[nodiscard]] bool finished() const noexcept { return input_closed && completed == submitted; }
 };
 
 Batch::Batch(ItemInvoker invoker, std::uintptr_t fn, std::size_t chunksize)
-    : invoker_(invoker), fn_(fn), chunksize_(chunksize), book_(std::make_unique<Book>()) {}
+    : invoker_(invoker), fn_(fn), chunksize_(chunksize), book_(std::make_unique<Book>()) {
+  static std::atomic<std::uint64_t> calls{0};
+  book_->call_id = calls.fetch_add(1, std::memory_order_relaxed);
+}
 Batch::~Batch() = default;
 
 namespace {
@@ -115,11 +120,13 @@ struct Worker {
   bool stop_sent = false;
   bool corrupt = false;            // its channel held garbage
   bool timed_out = false;          // killed for running past task_timeout
+  // With timed_out: how many of its items were answered before the one that timed out. An
+  // answer it publishes later (it ignored SIGTERM) is dropped: that item is a TaskTimeout.
+  std::uint64_t answers_before_timeout = 0;
   std::optional<Clock::time_point> kill_at{};  // SIGKILL if still alive then
   bool killed_by_pool = false;                 // we sent the SIGKILL (not the OOM killer)
   bool init_timed_out = false;                 // its initializer ran past task_timeout
   Clock::time_point spawned_at{};
-  std::shared_ptr<Batch> last_batch{};         // whose chunk ended last (for kChunkDone)
   // A task message too big for one record, being sent in pieces.
   std::vector<std::byte> out_big{};
   std::size_t out_pos = 0;
@@ -143,6 +150,7 @@ struct PoolCore::State {
   MemoryLimitMode memory_mode = MemoryLimitMode::none;
   // The workers' memory cgroups (declared before `workers`: outlives their WorkerCgroups).
   std::optional<sys::MemoryCgroupTree> cgroups{};
+  std::filesystem::path replay_dir{};  // opt.replay_dir or MPROC_REPLAY_DIR; empty: off
 
   mutable std::mutex mu;
   std::condition_variable cv;
@@ -520,7 +528,14 @@ struct PoolCore::State {
   }
 
   // ---------------------------------------------------------------- results
-  void on_item(Worker& w, bool ok, std::span<const std::byte> payload) {
+  // Item k of chunk c (k from its begin) saved for mproc::replay, or empty.
+  std::filesystem::path save_replay(const Chunk& c, std::size_t k) const {
+    if (replay_dir.empty()) return {};
+    return pool::save_replay(replay_dir, *c.batch, *c.seg, c.begin + k, c.batch->book().call_id);
+  }
+
+  void on_item(Worker& w, bool ok, std::span<const std::byte> payload, bool soft = false) {
+    if (w.timed_out && w.items_answered >= w.answers_before_timeout) return;  // too late
     if (w.chunks.empty() || w.chunks.front().done >= w.chunks.front().count()) {
       w.corrupt = true;  // an answer to nothing
       return;
@@ -530,22 +545,30 @@ struct PoolCore::State {
     ++w.items_answered;
     ++c.done;
     w.stats.bytes_out += payload.size();
-    ++(ok ? w.stats.items_done : w.stats.failed.remote_error);
+    // (A task stopped by soft_timeout is a timeout, as its TaskTimeout says.)
+    ++(ok ? w.stats.items_done : soft ? w.stats.failed.timed_out : w.stats.failed.remote_error);
     if (ok) {
       deliver(*c.batch, index, payload);
     } else {
       std::exception_ptr e;
       try {
         auto f = decode<pool::RemoteFailure>(payload);
-        e = std::make_exception_ptr(RemoteError(std::move(f.type_name), std::move(f.what), w.pid, index));
+        if (soft) {
+          // (The worker's own TaskTimeout, from throw_if_stop_requested, says nothing more.)
+          std::string why = f.type_name == "mproc::TaskTimeout"
+                                ? "mproc::TaskTimeout (throw_if_stop_requested)"
+                                : f.type_name + ": " + f.what;
+          TaskTimeout::Info info{TimeoutLimit::soft, opt.soft_timeout, w.pid, index,
+                                 std::move(why), save_replay(c, c.done - 1)};
+          e = std::make_exception_ptr(TaskTimeout(std::move(info)));
+        } else {
+          e = std::make_exception_ptr(
+              RemoteError(std::move(f.type_name), std::move(f.what), w.pid, index));
+        }
       } catch (...) {
         e = std::current_exception();
       }
       complete(*c.batch, index, std::move(e));
-    }
-    if (c.done == c.count()) {
-      w.last_batch = c.batch;
-      w.chunks.pop_front();
     }
   }
 
@@ -563,6 +586,14 @@ struct PoolCore::State {
       w.corrupt = true;
       return;
     }
+    if (w.timed_out) {  // the answers from the timed-out item on are too late
+      if (w.items_answered >= w.answers_before_timeout) return;
+      const auto in_time = static_cast<std::uint32_t>(w.answers_before_timeout - w.items_answered);
+      if (h.count > in_time) {
+        h.count = in_time;
+        data = data.first(std::size_t{h.count} * h.stride);
+      }
+    }
     Chunk& c = w.chunks.front();
     const std::size_t first = c.index(c.done);
     w.stats.bytes_out += payload.size();
@@ -577,10 +608,6 @@ struct PoolCore::State {
     }
     w.items_answered += h.count;
     c.done += h.count;
-    if (c.done == c.count()) {
-      w.last_batch = c.batch;
-      w.chunks.pop_front();
-    }
   }
 
   // After w died: the results of its open run, which it had no chance to publish.
@@ -615,20 +642,33 @@ struct PoolCore::State {
       case pool::kError:
         on_item(w, kind == pool::kOk, payload);
         break;
+      case pool::kSoftTimeout:
+        on_item(w, false, payload, true);
+        break;
       case pool::kChunkDone: {
+        // A chunk is answered item by item, then closed by this report of how many items of it
+        // the worker ran: all of them, or fewer when it retires mid-chunk (the rest goes to
+        // another worker). Its chunk stays at the front until then, so an answer too many can
+        // never be taken for the next chunk's, nor for a later call's.
         pool::ChunkDone d{};
         if (payload.size() != sizeof d) {
           w.corrupt = true;
           break;
         }
         std::memcpy(&d, payload.data(), sizeof d);
-        if (w.last_batch && d.count != 0) {
-          auto& book = w.last_batch->book();
+        if (w.chunks.empty() || w.chunks.front().done != d.count ||
+            (d.count < w.chunks.front().count() && !w.retiring)) {
+          w.corrupt = true;
+          break;
+        }
+        Chunk& c = w.chunks.front();
+        if (d.count != 0) {
+          auto& book = c.batch->book();
           const double per = static_cast<double>(d.elapsed_ns) / d.count;
           book.ns_per_item = book.ns_per_item == 0 ? per : 0.7 * book.ns_per_item + 0.3 * per;
-          remember_timing(*w.last_batch, book.ns_per_item);
+          remember_timing(*c.batch, book.ns_per_item);
         }
-        w.last_batch.reset();
+        if (c.done == c.count()) w.chunks.pop_front();
         break;
       }
       case pool::kRetiring:
@@ -754,10 +794,14 @@ struct PoolCore::State {
       if (c.done == c.count()) continue;
       if (first && running && !terminated && !broken) {
         const std::size_t index = c.index(c.done);
+        // The last attempt's input is saved for mproc::replay (a retry may still succeed).
+        const std::filesystem::path replay =
+            c.attempts < opt.retries ? std::filesystem::path() : save_replay(c, c.done);
         std::exception_ptr error;
         ++(w.timed_out ? w.stats.failed.timed_out : w.stats.failed.crashed);
         if (w.timed_out) {
-          error = std::make_exception_ptr(TaskTimeout(opt.task_timeout, pid, index));
+          error = std::make_exception_ptr(TaskTimeout(
+              TaskTimeout::Info{TimeoutLimit::hard, opt.task_timeout, pid, index, {}, replay}));
         } else {
           WorkerCrashed::Info info;
           if (status && *status < 0) {
@@ -790,6 +834,7 @@ struct PoolCore::State {
           if (status == -SIGKILL && !w.killed_by_pool && cgroup_oom_kills) {
             info.oom_killed = *cgroup_oom_kills > 0;
           }
+          info.replay_file = replay;
           error = std::make_exception_ptr(WorkerCrashed(std::move(info)));
         }
         if (c.attempts < opt.retries) {
@@ -854,6 +899,7 @@ struct PoolCore::State {
       }
     }
     boot.record_start_times = opt.task_timeout.count() > 0;
+    boot.soft_timeout = opt.soft_timeout;
     boot.max_message_size = opt.max_message_size;
     if (opt.sandbox) {
       boot.sandbox = sys::SandboxPolicy{
@@ -969,6 +1015,7 @@ struct PoolCore::State {
             Clock::time_point(std::chrono::nanoseconds(started_ns)) + opt.task_timeout;
         if (now >= deadline) {
           w.timed_out = true;
+          w.answers_before_timeout = ws.items_started.load(std::memory_order_acquire) - 1;
           kill_worker(w, SIGTERM);
           consider(*w.kill_at);
         } else {
@@ -1118,6 +1165,18 @@ struct PoolCore::State {
 // ------------------------------------------------------------------ PoolCore
 
 PoolCore::PoolCore(PoolOptions options) : s_(std::make_unique<State>()) {
+  if (options.soft_timeout.count() < 0) {
+    throw Error("mproc::Pool: soft_timeout is negative (" +
+                std::to_string(options.soft_timeout.count()) + " ms)");
+  }
+  if (options.soft_timeout.count() > 0 && options.task_timeout.count() > 0 &&
+      options.soft_timeout >= options.task_timeout) {
+    throw Error("mproc::Pool: soft_timeout (" + std::to_string(options.soft_timeout.count()) +
+                " ms) must be shorter than task_timeout (" +
+                std::to_string(options.task_timeout.count()) +
+                " ms): the soft limit asks a task to stop before the hard one kills it");
+  }
+  s_->replay_dir = pool::replay_dir_of(options);
   // The process-wide default counts too: a program that chose spawn must not get forks silently.
   const StartMethod method = options.start_method.value_or(get_start_method());
   if (method != StartMethod::fork) {

@@ -29,10 +29,11 @@ struct SpawnedWorkerStart {
   std::vector<std::byte> worker_state;  // encode_remote_call message, or empty
   std::uint32_t initializer_fds = 0;    // passed fds of the initializer's handle arguments
   std::string cgroup_procs;             // WorkerBootstrap::cgroup_procs
+  std::int64_t soft_timeout_ms = 0;
   template <class Ar>
   void serialize(Ar& ar) {
     ar(ring_bytes, max_tasks, memory_limit, max_message_size, record_start_times, initializer,
-       sandbox, policy, worker_id, worker_state, initializer_fds, cgroup_procs);
+       sandbox, policy, worker_id, worker_state, initializer_fds, cgroup_procs, soft_timeout_ms);
   }
 };
 
@@ -55,6 +56,7 @@ std::vector<std::byte> spawned_worker_message(const WorkerBootstrap& boot, std::
   s.worker_state.assign(worker_state.begin(), worker_state.end());
   s.initializer_fds = static_cast<std::uint32_t>(initializer_fds);
   s.cgroup_procs = boot.cgroup_procs;
+  s.soft_timeout_ms = boot.soft_timeout.count();
   return encode(s);
 }
 
@@ -101,6 +103,7 @@ void run_spawned_worker(std::span<const std::byte> payload,
     boot.record_start_times = s.record_start_times;
     boot.max_message_size = static_cast<std::size_t>(s.max_message_size);
     if (s.sandbox) boot.sandbox = s.policy;
+    boot.soft_timeout = std::chrono::milliseconds(s.soft_timeout_ms);
     boot.remote = true;
     boot.worker_id = s.worker_id;
     boot.worker_state = &worker_state;

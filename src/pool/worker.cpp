@@ -24,6 +24,7 @@
 #include "sys/memory.hpp"
 #include "sys/module_address.hpp"
 #include "sys/spin.hpp"
+#include "pool/soft_timer.hpp"
 
 namespace mproc::pool {
 namespace {
@@ -68,6 +69,13 @@ class Worker final : public detail::ResultSink {
   explicit Worker(WorkerBootstrap& b)
       : b_(b), tasks_(b.channel->tasks()), results_(b.channel->results()),
         status_(b.channel->status()), counters_(status_.counters) {}
+
+  // Test hook (pool/worker.hpp forge_record_for_testing): publishes a record as if it were
+  // this worker's own, the way a corrupted or compromised worker could.
+  void forge(std::uint32_t kind, std::span<const std::byte> payload) {
+    send_raw(kind, payload);
+    ring_doorbell();
+  }
 
   int run() {
     if (!initialize()) return 3;
@@ -171,6 +179,7 @@ class Worker final : public detail::ResultSink {
         building_state = false;
       }
       // From here on, the worker only computes and talks to the parent (sandbox.hpp).
+      if (b_.soft_timeout.count() > 0) soft_.emplace(b_.soft_timeout);  // before any sandbox
       if (b_.sandbox) {
         sys::warm_module_cache();  // a spawned worker's bindings then need no readlink or stat
         sys::enter_sandbox(*b_.sandbox);
@@ -274,7 +283,7 @@ class Worker final : public detail::ResultSink {
     add_time(counters_.wait_ns, t0 - idle_since_);
     start_chunk(t0);
     if (h.chunk_invoker != 0 && h.stride != 0 && h.result_stride != 0 &&
-        !b_.record_start_times && b_.memory_limit == 0) {
+        !b_.record_start_times && b_.memory_limit == 0 && !soft_) {
       if (items.size() != std::size_t{h.count} * h.stride) return false;
       return run_packed(h, items, t0);
     }
@@ -407,6 +416,7 @@ class Worker final : public detail::ResultSink {
       encoding_ = false;
     }
     status_.items_started.store(done_ + 1, std::memory_order_release);
+    if (soft_) soft_->begin_item();
     try {
       invoker(static_cast<std::uintptr_t>(fn), args, *this);
     } catch (const std::bad_alloc&) {
@@ -415,6 +425,7 @@ class Worker final : public detail::ResultSink {
     } catch (...) {
       send_failure();
     }
+    if (soft_) soft_->end_item();
     if (!timed) return;
     timing_ = false;
     if (!encoded_) timed_add(encoding_, segment());  // a packed result, a failure: no commit()
@@ -475,8 +486,10 @@ class Worker final : public detail::ResultSink {
   }
 
   void send_failure() {
+    // Asked to stop, the task ended by throwing: the soft limit ended it.
+    const std::uint32_t kind = soft_ && soft_->requested() ? kSoftTimeout : kError;
     try {
-      send_encoded(kError, current_failure());
+      send_encoded(kind, current_failure());
     } catch (...) {
       // Encoding the failure failed (out of memory): send what fits without allocating.
       static constexpr char kType[] = "std::bad_alloc";
@@ -485,7 +498,7 @@ class Worker final : public detail::ResultSink {
         f.type_name = kType;
       } catch (...) {
       }
-      send_encoded(kError, f);
+      send_encoded(kind, f);
     }
   }
 
@@ -622,9 +635,19 @@ class Worker final : public detail::ResultSink {
   std::vector<Binding> bindings_{};  // spawned: the calls the parent named so far
   sys::ResidentSet resident_{};      // /proc/self/statm, opened before any sandbox
   std::size_t last_binding_ = 0;
+  std::optional<SoftTimer> soft_{};  // with a soft_timeout only
 };
 
+// The worker this process runs, for forge_record_for_testing only.
+Worker* running_worker = nullptr;
+
 }  // namespace
+
+bool forge_record_for_testing(std::uint32_t kind, std::span<const std::byte> payload) {
+  if (running_worker == nullptr) return false;
+  running_worker->forge(kind, payload);
+  return true;
+}
 
 int worker_main(void* bootstrap) noexcept {
   auto& b = *static_cast<WorkerBootstrap*>(bootstrap);
@@ -649,7 +672,9 @@ int worker_main(void* bootstrap) noexcept {
     pool::install_crash_handlers(&b.channel->status().crash);
     pool::enter_worker(b.worker_id, b.worker_state != nullptr && *b.worker_state);
     Worker w(b);
+    running_worker = &w;
     code = w.run();
+    running_worker = nullptr;
     pool::leave_worker();  // the state's destructor runs after the worker's last message
   } catch (...) {
     code = 5;

@@ -5,8 +5,10 @@
 
 #include <chrono>
 #include <cstddef>
+#include <cstdint>
 #include <functional>
 #include <optional>
+#include <span>
 #include <string>
 #include <utility>
 #include <vector>
@@ -43,9 +45,15 @@ struct WorkerBootstrap {
   // initializer, before the sandbox; pool/worker_state.hpp), or null.
   int worker_id = -1;
   const std::function<void()>* worker_state = nullptr;
+  std::chrono::milliseconds soft_timeout{0};  // 0: none (no timer thread)
 };
 
 // launch::ChildBody for a pool worker; the result is the exit code.
 int worker_main(void* bootstrap) noexcept;
+
+// Tests only: from a task, publishes `payload` as a record of `kind` (channel.hpp) on this
+// worker's results ring, as a corrupted or compromised worker could (RELIABILITY H4). False
+// outside a pool worker.
+bool forge_record_for_testing(std::uint32_t kind, std::span<const std::byte> payload);
 
 }  // namespace mproc::pool

@@ -15,6 +15,7 @@
 #include <optional>
 #include <ranges>
 #include <span>
+#include <stop_token>
 #include <tuple>
 #include <type_traits>
 #include <unordered_map>
@@ -26,6 +27,7 @@
 #include "mproc/detail/pool_core.hpp"
 #include "mproc/detail/remote_call.hpp"
 #include "mproc/error.hpp"
+#include "mproc/soft_timeout.hpp"
 
 namespace mproc {
 
@@ -183,8 +185,39 @@ T decode_item(std::span<const std::byte> bytes) {
   }
 }
 
+// A task may take a std::stop_token as its last parameter (soft_timeout.hpp): the pool passes the
+// running item's; the call's inputs do not include it. A task callable either way gets none.
 template <class F, class... A>
-using task_result_t = std::remove_cvref_t<std::invoke_result_t<F&, A...>>;
+inline constexpr bool takes_stop_token_v =
+    !std::is_invocable_v<F&, A...> && std::is_invocable_v<F&, A..., std::stop_token>;
+
+template <class F, class... A>
+decltype(auto) invoke_task(F& f, A&&... a) {
+  if constexpr (takes_stop_token_v<F, A...>) {
+    return std::invoke(f, std::forward<A>(a)..., current_stop_token());
+  } else {
+    return std::invoke(f, std::forward<A>(a)...);
+  }
+}
+
+template <class F, class... A>
+using task_result_t =
+    std::remove_cvref_t<decltype(invoke_task(std::declval<F&>(), std::declval<A>()...))>;
+
+template <class F, class Tuple, std::size_t... I>
+auto apply_result_of(std::index_sequence<I...>)
+    -> task_result_t<F, decltype(std::get<I>(std::declval<Tuple>()))...>;
+// f's result for the arguments in Tuple, a tuple-like (starmap, apply), as std::apply calls it.
+template <class F, class Tuple>
+using apply_result_t = decltype(apply_result_of<F, std::remove_cvref_t<Tuple>>(
+    std::make_index_sequence<std::tuple_size_v<std::remove_cvref_t<Tuple>>>{}));
+
+template <class F, class Tuple>
+decltype(auto) apply_task(F& f, Tuple&& t) {
+  return std::apply([&f](auto&&... a) -> decltype(auto) {
+    return invoke_task(f, std::forward<decltype(a)>(a)...);
+  }, std::forward<Tuple>(t));
+}
 
 template <class R>
 void check_result_type() {
@@ -202,18 +235,18 @@ void invoke_one(std::uintptr_t w, std::span<const std::byte> args, ResultSink& o
     T arg = decode_item<T>(args);
     out.decoded();
     if constexpr (std::is_void_v<R>) {
-      std::invoke(f, std::move(arg));
+      invoke_task(f, std::move(arg));
       out.reserve(0);
       out.commit(0);
     } else {
-      put_result<R>(out, std::invoke(f, std::move(arg)));
+      put_result<R>(out, invoke_task(f, std::move(arg)));
     }
   } else if constexpr (std::is_void_v<R>) {
-    std::invoke(f, decode_item<T>(args));
+    invoke_task(f, decode_item<T>(args));
     out.reserve(0);
     out.commit(0);
   } else {
-    put_result<R>(out, std::invoke(f, decode_item<T>(args)));
+    put_result<R>(out, invoke_task(f, decode_item<T>(args)));
   }
 }
 
@@ -225,7 +258,7 @@ void invoke_chunk(std::uintptr_t w, const std::byte* in, std::size_t count, Pack
     run.items_started->store(run.started_base + j + 1, std::memory_order_relaxed);
     alignas(T) std::byte arg[sizeof(T)];
     std::memcpy(arg, in + j * sizeof(T), sizeof(T));
-    const R r = std::invoke(f, std::move(*std::launder(reinterpret_cast<T*>(arg))));
+    const R r = invoke_task(f, std::move(*std::launder(reinterpret_cast<T*>(arg))));
     std::memcpy(run.out + j * sizeof(R), std::addressof(r), sizeof(R));
     run.run_items->store(static_cast<std::uint32_t>(j + 1), std::memory_order_relaxed);
   }
@@ -267,13 +300,13 @@ void invoke_apply(std::uintptr_t w, std::span<const std::byte> args, ResultSink&
   F f = fn_from_word<F>(w);
   Tuple t = decode<Tuple>(args);
   out.decoded();
-  using R = decltype(std::apply(f, std::move(t)));
+  using R = apply_result_t<F, Tuple>;
   if constexpr (std::is_void_v<R>) {
-    std::apply(f, std::move(t));
+    apply_task(f, std::move(t));
     out.reserve(0);
     out.commit(0);
   } else {
-    put_result<std::remove_cvref_t<R>>(out, std::apply(f, std::move(t)));
+    put_result<R>(out, apply_task(f, std::move(t)));
   }
 }
 
@@ -342,6 +375,18 @@ void prepare_one(Batch& b) {
 template <class F, class Tuple>
 void prepare_apply(Batch& b) {
   b.set_remote_binder(&pool_bind_message<F, Tuple, true>);
+}
+
+// What a replay file (replay.hpp) records of a call's types: the encoded item type T and, for a
+// closure task, the closure's type (its state is saved with the input).
+template <class F, class T>
+ReplayTypes replay_types_of(std::uint32_t kind) noexcept {
+  ReplayTypes r{};
+  r.kind = kind;
+  r.args_name = type_name<T>();
+  r.args_fingerprint = remote_signature_hash(type_name<T>());
+  if constexpr (is_closure_task_v<F>) r.closure_fingerprint = remote_signature_hash(type_name<F>());
+  return r;
 }
 
 // --- encoding inputs ---------------------------------------------------------------------------
@@ -652,17 +697,19 @@ auto one_arg_batch(const F& f, A... args) {
   auto b = std::make_shared<B<R>>(&invoke_one<F, T>, fn_word<F>(f), args...);
   prepare_one<F, T>(*b);
   attach_closure<F>(*b, f);
+  b->set_replay_types(replay_types_of<F, T>(ReplayTypes::kOne));
   return b;
 }
 
 // The same for a call running f on a tuple of arguments per item (starmap, apply_async).
 template <template <class> class B, class F, class Tuple, class... A>
 auto tuple_arg_batch(const F& f, A... args) {
-  using R = std::remove_cvref_t<decltype(std::apply(std::declval<F&>(), std::declval<Tuple>()))>;
+  using R = apply_result_t<F, Tuple>;
   check_result_type<R>();
   auto b = std::make_shared<B<R>>(&invoke_apply<F, Tuple>, fn_word<F>(f), args...);
   prepare_apply<F, Tuple>(*b);
   attach_closure<F>(*b, f);
+  b->set_replay_types(replay_types_of<F, Tuple>(ReplayTypes::kTuple));
   return b;
 }
 

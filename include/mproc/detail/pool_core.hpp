@@ -9,10 +9,12 @@
 #include <cstddef>
 #include <cstdint>
 #include <exception>
+#include <filesystem>
 #include <functional>
 #include <memory>
 #include <optional>
 #include <span>
+#include <string_view>
 #include <vector>
 
 #include "mproc/initializer.hpp"
@@ -68,6 +70,13 @@ struct PoolOptions {
   // make them (a delegated cgroup v2 subtree, a writable cgroup v1 memory cgroup); false: the
   // RLIMIT_AS limit only. Pool::memory_limit_mode() says which applies.
   bool memory_limit_cgroup = true;
+  // Past this, the running item is asked to stop (soft_timeout.hpp: a std::stop_token last
+  // parameter, mproc::stop_requested()); task_timeout still kills it later. 0: none. Must be
+  // below task_timeout when that is set.
+  std::chrono::milliseconds soft_timeout{0};
+  // Where the input of an item that crashed its worker or timed out is saved, for
+  // mproc::replay (replay.hpp). Empty: the MPROC_REPLAY_DIR environment variable, else off.
+  std::filesystem::path replay_dir{};
 };
 
 namespace detail {
@@ -133,6 +142,16 @@ struct Segment {
   }
 };
 
+// What a replay file records of a call's types (pool_batch.hpp replay_types_of, replay.hpp).
+struct ReplayTypes {
+  static constexpr std::uint32_t kOne = 1;    // each item is one argument (map-like calls)
+  static constexpr std::uint32_t kTuple = 2;  // each item is a tuple of arguments (starmap, apply)
+  std::uint32_t kind = 0;                     // 0: unknown (nothing is saved)
+  std::uint64_t args_fingerprint = 0;         // hash of the item type's name
+  std::uint64_t closure_fingerprint = 0;      // hash of a closure task's type name; 0: none
+  std::string_view args_name{};               // the item type's name (static storage)
+};
+
 // The receiver of one call's results. PoolCore calls on_value/on_error exactly once per item,
 // with its lock held, from whichever thread drained the result.
 class Batch {
@@ -165,6 +184,9 @@ class Batch {
   // A closure task's state (pool_batch.hpp), sent with every chunk of the call.
   void set_closure(std::vector<std::byte> bytes) noexcept { closure_ = std::move(bytes); }
   [[nodiscard]] std::span<const std::byte> closure() const noexcept { return closure_; }
+  // For PoolOptions::replay_dir: the types a saved input is checked against.
+  void set_replay_types(ReplayTypes t) noexcept { replay_types_ = t; }
+  [[nodiscard]] const ReplayTypes& replay_types() const noexcept { return replay_types_; }
   [[nodiscard]] ItemInvoker invoker() const noexcept { return invoker_; }
   [[nodiscard]] std::uintptr_t fn() const noexcept { return fn_; }
   [[nodiscard]] std::size_t chunksize() const noexcept { return chunksize_; }
@@ -183,6 +205,7 @@ class Batch {
   std::uint32_t result_stride_ = 0;
   RemoteBinder remote_binder_ = nullptr;
   std::vector<std::byte> closure_{};
+  ReplayTypes replay_types_{};
   std::unique_ptr<Book> book_;
 };
 
