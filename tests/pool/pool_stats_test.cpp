@@ -212,6 +212,28 @@ TEST_P(PoolStatsTest, LiveWorkersHavePidsAndResidentMemory) {
   expect_total_is_sum(s);
 }
 
+// Spins until the soft timeout asks it to stop, then gives up.
+int give_up_when_asked(int x) {
+  while (!mproc::stop_requested()) std::this_thread::yield();
+  mproc::throw_if_stop_requested();
+  return x;
+}
+
+TEST_P(PoolStatsTest, SoftTimeoutCountsAsTimedOut) {
+  auto options = opts(2);
+  options.soft_timeout = 50ms;
+  options.task_timeout = 120s;
+  mproc::Pool pool(options);
+  const auto rs = pool.try_map(give_up_when_asked, std::vector<int>{1, 2, 3});
+  ASSERT_EQ(rs.size(), 3u);
+  const auto s = pool.stats();
+  EXPECT_EQ(s.total.items_failed.timed_out, 3u);
+  EXPECT_EQ(s.total.items_failed.remote_error, 0u);
+  EXPECT_EQ(s.total.items_done, 0u);
+  EXPECT_EQ(s.total.crashes, 0u);  // the workers stopped the task themselves and live on
+  expect_total_is_sum(s);
+}
+
 std::pair<int, int> id_and_pid(int) { return {mproc::worker_id(), static_cast<int>(::getpid())}; }
 
 TEST_P(PoolStatsTest, SlotIsTheWorkerId) {
