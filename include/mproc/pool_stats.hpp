@@ -27,7 +27,7 @@ namespace mproc {
 struct FailedItems {
   std::uint64_t remote_error = 0;  // the task threw (RemoteError)
   std::uint64_t crashed = 0;       // the worker died during it (WorkerCrashed)
-  std::uint64_t timed_out = 0;     // it ran past task_timeout (TaskTimeout)
+  std::uint64_t timed_out = 0;     // past task_timeout, or stopped by soft_timeout (TaskTimeout)
   std::uint64_t cancelled = 0;     // sent to the worker, then failed by terminate() (Cancelled)
   [[nodiscard]] std::uint64_t total() const noexcept {
     return remote_error + crashed + timed_out + cancelled;
