@@ -37,6 +37,9 @@ NOTES = [
     "wake-up-bound figures (apply, Pipe across cores, spinning limits) is usual here.",
     "Placements: 'one core' pins every process to CPU 0 (the software cost; a wake-up is a "
     "context switch); 'two cores' leaves them free (adds the VM's cross-core wake-up latency).",
+    "Pool::stats() is always on: its cost to the workers is inside every mproc figure (clock "
+    "reads per chunk, per packed run and per sampled item); pool_apply_stats_read is one "
+    "stats() call (2 workers: a lock, a copy of the counters, two /proc/<pid>/statm reads).",
     "pool_map_work_<d>us: tasks that busy-wait d us each (2 workers; the ideal is 2/d items/s); "
     "bench.png plots them.",
     "pool_imap_endless: mproc drops the endless range after 100k results (the rest abandoned); "

@@ -41,6 +41,7 @@
 #include "mproc/detail/pool_batch.hpp"
 #include "mproc/detail/pool_core.hpp"
 #include "mproc/error.hpp"
+#include "mproc/pool_stats.hpp"
 
 namespace mproc {
 
@@ -333,6 +334,9 @@ class Pool {
   }
   // The pids of the live workers (replacements included).
   [[nodiscard]] std::vector<int> worker_pids() const { return core_->worker_pids(); }
+  // What each worker slot did so far, and the total (pool_stats.hpp): a snapshot, from any
+  // thread, also during a call or after join().
+  [[nodiscard]] PoolStats stats() const { return core_->stats(); }
 
  private:
   template <class F, class In>

@@ -21,6 +21,7 @@
 
 #include "pool/crash_report.hpp"
 #include "pool/ring.hpp"
+#include "pool/worker_counters.hpp"
 #include "sys/memory.hpp"
 #include "sys/unique_fd.hpp"
 
@@ -100,6 +101,7 @@ struct WorkerStatus {
   std::atomic<std::uint32_t> run_stride{0};
   std::atomic<std::uint64_t> run_offset{0};
   CrashArea crash{};  // filled by the worker's fatal-signal handler
+  WorkerCounters counters{};  // for Pool::stats(); on cache lines of their own
 };
 
 // The whole pool's shared page: how a sleeping supervisor asks to be woken.

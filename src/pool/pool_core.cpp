@@ -30,11 +30,13 @@
 #include "pool/replay_writer.hpp"
 #include "pool/result_reader.hpp"
 #include "pool/spawned_worker.hpp"
+#include "pool/stats.hpp"
 #include "pool/worker.hpp"
 #include "pool/worker_state.hpp"
 #include "sys/cgroup.hpp"
 #include "sys/event.hpp"
 #include "sys/fork.hpp"
+#include "sys/memory.hpp"
 #include "sys/oom.hpp"
 #include "sys/spin.hpp"
 #include "sys/pidfd.hpp"
@@ -59,6 +61,8 @@ struct Batch::Book {
   // Spawned workers: the batch's pool_bind_message (shared with State::bindings).
   std::shared_ptr<const std::vector<std::byte>> binding{};
   std::uint64_t call_id = 0;  // names its replay files
+  // With a progress bar: the pool's stats when the call began (its summary line is the change).
+  std::optional<pool::StatsAccum> stats_before{};
   [[nodiscard]] bool finished() const noexcept { return input_closed && completed == submitted; }
 };
 
@@ -129,6 +133,7 @@ struct Worker {
   pool::ResultReader reader{};     // its result ring, parsed
   sys::WorkerCgroup cgroup{};      // its memory cgroup (MemoryLimitMode::cgroup_*), if any
   std::vector<pool::RemoteBindKey> bound{};  // calls named to it so far
+  pool::StatsAccum stats{};        // outcomes and bytes (its own counters are in its channel)
   [[nodiscard]] bool sending_big() const noexcept { return out_pos < out_big.size(); }
 };
 
@@ -169,6 +174,7 @@ struct PoolCore::State {
   sys::Epoll epoll;
 
   std::vector<std::unique_ptr<Worker>> workers;
+  std::vector<pool::StatsAccum> slot_totals;     // Pool::stats(): of each slot's dead workers
   std::deque<Chunk> requeued;                    // work taken back from dead workers: first
   std::deque<std::shared_ptr<Batch>> queue;      // batches with items to dispatch, round robin
   std::uint64_t next_key = kFirstWorkerKey;
@@ -384,6 +390,7 @@ struct PoolCore::State {
     Ring& ring = w.channel->tasks();
     std::byte* p = ring.try_reserve(sizeof key + msg.size());
     if (p == nullptr) return false;
+    w.stats.bytes_in += sizeof key + msg.size();
     std::memcpy(p, &key, sizeof key);
     std::memcpy(p + sizeof key, msg.data(), msg.size());
     ring.publish(pool::kBind, sizeof key + msg.size());
@@ -396,6 +403,7 @@ struct PoolCore::State {
     if (remote && !bind(w, *c.batch)) return false;  // spawned: a kBind before the first chunk
     Ring& ring = w.channel->tasks();
     const std::size_t size = c.bytes();
+    w.stats.bytes_in += size;  // (counted even if it must wait for room: it is sent once)
     pool::ChunkHeader h{reinterpret_cast<std::uint64_t>(c.batch->invoker()),
                         c.batch->fn(),
                         static_cast<std::uint32_t>(c.count()),
@@ -536,6 +544,9 @@ struct PoolCore::State {
     const std::size_t index = c.index(c.done);
     ++w.items_answered;
     ++c.done;
+    w.stats.bytes_out += payload.size();
+    // (A task stopped by soft_timeout is a timeout, as its TaskTimeout says.)
+    ++(ok ? w.stats.items_done : soft ? w.stats.failed.timed_out : w.stats.failed.remote_error);
     if (ok) {
       deliver(*c.batch, index, payload);
     } else {
@@ -585,6 +596,8 @@ struct PoolCore::State {
     }
     Chunk& c = w.chunks.front();
     const std::size_t first = c.index(c.done);
+    w.stats.bytes_out += payload.size();
+    w.stats.items_done += h.count;
     if (c.batch->on_packed(first, h.count, h.stride, data)) {
       c.batch->book().completed += h.count;
       note_result(*c.batch);
@@ -659,6 +672,7 @@ struct PoolCore::State {
         break;
       }
       case pool::kRetiring:
+        if (!w.retiring) ++w.stats.recycles;
         w.retiring = true;
         break;
       case pool::kInitFailed:
@@ -784,6 +798,7 @@ struct PoolCore::State {
         const std::filesystem::path replay =
             c.attempts < opt.retries ? std::filesystem::path() : save_replay(c, c.done);
         std::exception_ptr error;
+        ++(w.timed_out ? w.stats.failed.timed_out : w.stats.failed.crashed);
         if (w.timed_out) {
           error = std::make_exception_ptr(TaskTimeout(
               TaskTimeout::Info{TimeoutLimit::hard, opt.task_timeout, pid, index, {}, replay}));
@@ -844,14 +859,20 @@ struct PoolCore::State {
       }
     }
     w.chunks.clear();
+    // A death the pool did not ask for (a signal, an exit during a task, the OOM killer).
+    if (status && *status != 0 && !w.killed_by_pool) w.stats.add_crash(*status);
+    w.stats.add(ws.counters);
+    slot_totals[static_cast<std::size_t>(w.id)] += w.stats;
     cv.notify_all();
   }
 
   // ---------------------------------------------------------------- workers
+  [[nodiscard]] static bool working(const Worker& w) noexcept {
+    return w.pid != 0 && !w.retiring && !w.stop_sent && !w.timed_out && !w.corrupt;
+  }
   [[nodiscard]] std::size_t working_workers() const {
-    return static_cast<std::size_t>(std::count_if(workers.begin(), workers.end(), [](auto& w) {
-      return w->pid != 0 && !w->retiring && !w->stop_sent && !w->timed_out && !w->corrupt;
-    }));
+    return static_cast<std::size_t>(
+        std::count_if(workers.begin(), workers.end(), [](auto& w) { return working(*w); }));
   }
 
   void spawn() {
@@ -1116,6 +1137,29 @@ struct PoolCore::State {
     return base->version == sys::CgroupVersion::v2 ? MemoryLimitMode::cgroup_v2
                                                    : MemoryLimitMode::cgroup_v1;
   }
+
+  // ---------------------------------------------------------------- Pool::stats()
+  // Each slot's figures so far (its dead workers' and its live ones'), and its live pid (0: none).
+  void collect_stats(std::vector<pool::StatsAccum>& slots, std::vector<int>& pids) const {
+    slots = slot_totals;
+    pids.assign(n, 0);
+    for (const auto& w : workers) {
+      if (w->pid == 0) continue;  // dead: already in slot_totals
+      const auto id = static_cast<std::size_t>(w->id);
+      slots[id] += w->stats;
+      slots[id].add(w->channel->status().counters);
+      // The slot's working worker, else one still finishing (retiring, stopping).
+      if (working(*w) || pids[id] == 0) pids[id] = w->pid;
+    }
+  }
+  pool::StatsAccum stats_total() const {
+    std::vector<pool::StatsAccum> slots;
+    std::vector<int> pids;
+    collect_stats(slots, pids);
+    pool::StatsAccum total;
+    for (const auto& s : slots) total += s;
+    return total;
+  }
 };
 
 // ------------------------------------------------------------------ PoolCore
@@ -1178,6 +1222,7 @@ PoolCore::PoolCore(PoolOptions options) : s_(std::make_unique<State>()) {
     };
   }
   s_->n = s_->opt.processes != 0 ? s_->opt.processes : process_cpu_count();
+  s_->slot_totals.resize(s_->n);
   s_->epoll.add(s_->doorbell.get(), kDoorbellKey);
   s_->epoll.add(s_->control.get(), kControlKey);
   s_->epoll.add(s_->timer.get(), kTimerKey);
@@ -1238,6 +1283,9 @@ void PoolCore::submit(const std::shared_ptr<Batch>& batch, std::shared_ptr<const
   if (s_->broken) std::rethrow_exception(s_->broken);
   if (s_->closed) throw PoolClosed();
   book.expected = std::max(book.expected, expected);
+  if (s_->opt.progress && book.submitted == 0 && !book.stats_before) {
+    book.stats_before = s_->stats_total();
+  }
   s_->recall_timing(*batch);
   book.submitted += items->size();
   book.undispatched += items->size();
@@ -1336,6 +1384,17 @@ void PoolCore::wait_all(Batch& batch, std::optional<std::size_t> total) {
   const BatchProgress p = progress(batch);
   session->update(p.completed, p.failed);
   session->finish(p.failed == 0);
+  // The bar ends with a line of Pool::stats() for this call: the totals now minus at its submit.
+  if (session->drawing()) {
+    pool::StatsAccum d;
+    {
+      std::lock_guard lk(s_->mu);
+      if (!batch.book().stats_before) return;
+      d = s_->stats_total();
+      d -= *batch.book().stats_before;
+    }
+    session->summary(pool::summary_line(d));
+  }
 }
 
 std::unique_ptr<PoolCore::Ticker> PoolCore::start_progress(std::optional<std::size_t> total) {
@@ -1398,6 +1457,9 @@ void PoolCore::terminate() {
     s_->closed = true;
     if (!s_->supervisor_done) {
       s_->terminated = true;
+      for (auto& w : s_->workers) {  // Pool::stats(): what they held fails as Cancelled
+        for (const auto& c : w->chunks) w->stats.failed.cancelled += c.count() - c.done;
+      }
       s_->fail_everything(std::make_exception_ptr(Cancelled("the pool was terminated")));
       for (auto& w : s_->workers) s_->kill_worker(*w, SIGTERM);
     }
@@ -1412,6 +1474,28 @@ std::vector<int> PoolCore::worker_pids() {
   for (auto& w : s_->workers) {
     if (w->pid != 0 && !w->retiring && !w->stop_sent) out.push_back(w->pid);
   }
+  return out;
+}
+
+PoolStats PoolCore::stats() {
+  std::vector<pool::StatsAccum> slots;
+  std::vector<int> pids;
+  {
+    std::lock_guard lk(s_->mu);
+    s_->collect_stats(slots, pids);
+  }
+  PoolStats out;
+  pool::StatsAccum total;
+  for (unsigned i = 0; i < s_->n; ++i) {
+    total += slots[i];
+    WorkerStats ws = slots[i].to_stats();
+    ws.pid = pids[i];
+    // (Read outside the lock: /proc may be slow. A worker that just died reads as 0.)
+    if (ws.pid != 0) ws.rss_bytes = sys::resident_bytes_of(ws.pid).value_or(0);
+    out.workers.push_back(std::move(ws));
+  }
+  out.total = total.to_stats();
+  for (const auto& w : out.workers) out.total.rss_bytes += w.rss_bytes;
   return out;
 }
 

@@ -1,6 +1,7 @@
 #include "pool/progress_session.hpp"
 
 #include "pool/progress_bar.hpp"
+#include "sys/write.hpp"
 
 namespace mproc::pool {
 namespace {
@@ -8,11 +9,20 @@ namespace {
 class BarSession final : public ProgressSession {
  public:
   BarSession(detail::ProgressBarOptions o, std::optional<std::size_t> total)
-      : bar_(std::move(o), total) {}
+      : fd_(o.fd), bar_(std::move(o), total) {}
   void update(std::size_t done, std::size_t failed) override { bar_.update(done, failed); }
   void finish(bool ok) noexcept override { bar_.finish(ok); }
+  [[nodiscard]] bool drawing() const noexcept override { return bar_.drawing(); }
+  void summary(const std::string& line) noexcept override {
+    if (!bar_.drawing()) return;
+    try {
+      sys::write_all(fd_, line + "\n");
+    } catch (...) {  // as the bar: a closed terminal is no reason to fail the map
+    }
+  }
 
  private:
+  int fd_;
   detail::ProgressBar bar_;
 };
 

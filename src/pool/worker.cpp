@@ -68,7 +68,7 @@ class Worker final : public detail::ResultSink {
  public:
   explicit Worker(WorkerBootstrap& b)
       : b_(b), tasks_(b.channel->tasks()), results_(b.channel->results()),
-        status_(b.channel->status()) {}
+        status_(b.channel->status()), counters_(status_.counters) {}
 
   // Test hook (pool/worker.hpp forge_record_for_testing): publishes a record as if it were
   // this worker's own, the way a corrupted or compromised worker could.
@@ -103,7 +103,28 @@ class Worker final : public detail::ResultSink {
     status_.run_items.store(run_count_, std::memory_order_relaxed);
   }
 
+  // Pool::stats(): on a timed item (see run_item), the call ended and encoding begins.
   std::span<std::byte> reserve(std::size_t n) override {
+    if (timing_) {
+      timed_add(false, segment());
+      encoding_ = true;
+    }
+    return reserve_bytes(n);
+  }
+  void commit(std::size_t n) override {
+    publish(kOk, n);
+    if (timing_) {
+      timed_add(true, segment());
+      encoding_ = false;
+      encoded_ = true;
+    }
+  }
+  void decoded() override {
+    if (timing_) timed_add(true, segment());
+  }
+
+ private:
+  std::span<std::byte> reserve_bytes(std::size_t n) {
     close_run();  // everything published keeps item order
     if (b_.max_message_size != 0 && n > b_.max_message_size) {
       big_result_ = false;
@@ -119,9 +140,7 @@ class Worker final : public detail::ResultSink {
     big_.resize(n);
     return big_;
   }
-  void commit(std::size_t n) override { publish(kOk, n); }
 
- private:
   // Reserves a kOkRun record for the chunk's next items.
   void open_run(std::size_t size) {
     close_run();
@@ -167,6 +186,7 @@ class Worker final : public detail::ResultSink {
       }
       status_.init_state.store(static_cast<std::uint32_t>(InitState::kDone),
                                std::memory_order_release);
+      idle_since_ = monotonic_ns();
       return true;
     } catch (...) {
       status_.init_state.store(static_cast<std::uint32_t>(InitState::kFailed),
@@ -260,6 +280,8 @@ class Worker final : public detail::ResultSink {
     }
     auto invoker = reinterpret_cast<detail::ItemInvoker>(h.invoker);
     const std::int64_t t0 = monotonic_ns();
+    add_time(counters_.wait_ns, t0 - idle_since_);
+    start_chunk(t0);
     if (h.chunk_invoker != 0 && h.stride != 0 && h.result_stride != 0 &&
         !b_.record_start_times && b_.memory_limit == 0 && !soft_) {
       if (items.size() != std::size_t{h.count} * h.stride) return false;
@@ -274,7 +296,9 @@ class Worker final : public detail::ResultSink {
       }
       if (items.size() < len) return false;
       items_left_ = h.count - k;
-      run_item(invoker, h.fn, items.first(len));
+      // Timed one by one: the chunk's first item, one in 16, and all once they are slow.
+      const bool timed = k == 0 || slow_items_ || (++sampled_ & 15) == 0;
+      run_item(invoker, h.fn, items.first(len), timed);
       items = items.subspan(len);
       ++done_;
       if (must_retire()) {
@@ -341,12 +365,15 @@ class Worker final : public detail::ResultSink {
                             &status_.run_items};
       try {
         chunk_invoker(static_cast<std::uintptr_t>(h.fn), items.data() + k * h.stride, n, run);
+        // Pool::stats(): one clock read per run, its items timed as the run's mean.
+        timed_run(n);
         run_count_ = static_cast<std::uint32_t>(n);
         done_ += n;
         k += n;
       } catch (...) {
         // Items before the failed one finished; the failed one gets its error.
         const std::uint32_t finished = status_.run_items.load(std::memory_order_relaxed);
+        timed_run(std::size_t{finished} + 1);
         run_count_ = finished;
         done_ += finished + 1;
         k += finished + 1;
@@ -369,9 +396,24 @@ class Worker final : public detail::ResultSink {
     return true;
   }
 
-  void run_item(detail::ItemInvoker invoker, std::uint64_t fn, std::span<const std::byte> args) {
+  // Pool::stats() timing. A clock read costs tens of ns (55 on a VM): too much to take several
+  // per tiny item. So a chunk is timed as a whole (two reads it takes anyway), items one by one
+  // (decode, call, encode: three or four reads) only when `timed`, and the others share what is
+  // left of the chunk's time: as its mean in the histogram, split between computing and
+  // encoding/decoding as the timed items were. Time spent in wait_for_room is waiting.
+  void run_item(detail::ItemInvoker invoker, std::uint64_t fn, std::span<const std::byte> args,
+                bool timed) {
     if (b_.record_start_times) {
       status_.item_started_ns.store(monotonic_ns(), std::memory_order_relaxed);
+    }
+    std::int64_t start = 0, waits_before = 0;
+    if (timed) {
+      start = monotonic_ns();
+      mark_ = start;
+      waits_before = wait_mark_ = waits_ns_;
+      timing_ = true;
+      encoded_ = false;
+      encoding_ = false;
     }
     status_.items_started.store(done_ + 1, std::memory_order_release);
     if (soft_) soft_->begin_item();
@@ -384,6 +426,63 @@ class Worker final : public detail::ResultSink {
       send_failure();
     }
     if (soft_) soft_->end_item();
+    if (!timed) return;
+    timing_ = false;
+    if (!encoded_) timed_add(encoding_, segment());  // a packed result, a failure: no commit()
+    const std::int64_t item = std::max<std::int64_t>(0, mark_ - start - (waits_ns_ - waits_before));
+    add_items(counters_, item, 1);
+    chunk_timed_ns_ += item;
+    ++chunk_timed_items_;
+    slow_items_ = item >= kSlowItemNs;
+  }
+
+  // The time since the last mark, less the waits in it; moves the mark to now.
+  std::int64_t segment() noexcept {
+    const std::int64_t t = monotonic_ns();
+    const std::int64_t d = t - mark_ - (waits_ns_ - wait_mark_);
+    mark_ = t;
+    wait_mark_ = waits_ns_;
+    return std::max<std::int64_t>(d, 0);
+  }
+  // A timed item's segment: decoding or encoding (codec), else computing.
+  void timed_add(bool codec, std::int64_t d) noexcept {
+    add_time(codec ? counters_.codec_ns : counters_.compute_ns, d);
+    (codec ? timed_codec_ns_ : timed_compute_ns_) += d;
+  }
+
+  void start_chunk(std::int64_t t0) noexcept {
+    mark_ = t0;
+    wait_mark_ = chunk_waits_start_ = waits_ns_;
+    chunk_timed_ns_ = 0;
+    chunk_timed_items_ = 0;
+  }
+
+  // A packed run just ended: its `n` items are timed as its mean.
+  void timed_run(std::size_t n) noexcept {
+    const std::int64_t d = segment();
+    add_time(counters_.compute_ns, d);
+    add_items(counters_, d / static_cast<std::int64_t>(n), n);
+    chunk_timed_ns_ += d;
+    chunk_timed_items_ += n;
+  }
+
+  // The chunk (from t0, `count` items run) ended at `end`: its untimed items get the rest.
+  void end_chunk(std::int64_t t0, std::int64_t end, std::uint32_t count) noexcept {
+    const std::int64_t rest = std::max<std::int64_t>(
+        0, end - t0 - (waits_ns_ - chunk_waits_start_) - chunk_timed_ns_);
+    const std::size_t untimed = count > chunk_timed_items_ ? count - chunk_timed_items_ : 0;
+    if (untimed == 0) {
+      add_time(counters_.compute_ns, rest);  // the chunk's own overhead (ring, messages)
+      return;
+    }
+    add_items(counters_, rest / static_cast<std::int64_t>(untimed), untimed);
+    const double timed = static_cast<double>(timed_compute_ns_ + timed_codec_ns_);
+    const auto codec = timed > 0 ? static_cast<std::int64_t>(static_cast<double>(rest) *
+                                                              static_cast<double>(timed_codec_ns_) /
+                                                              timed)
+                                 : 0;
+    add_time(counters_.codec_ns, codec);
+    add_time(counters_.compute_ns, rest - codec);
   }
 
   void send_failure() {
@@ -413,8 +512,12 @@ class Worker final : public detail::ResultSink {
   }
 
   void finish_chunk(std::int64_t t0, std::uint32_t count) {
-    ChunkDone d{static_cast<std::uint64_t>(monotonic_ns() - t0), count, 0};
+    const std::int64_t end = monotonic_ns();
+    end_chunk(t0, end, count);
+    ChunkDone d{static_cast<std::uint64_t>(end - t0), count, 0};
+    const std::int64_t waits = waits_ns_;
     send_raw(kChunkDone, {reinterpret_cast<const std::byte*>(&d), sizeof d});
+    idle_since_ = end + (waits_ns_ - waits);  // (a wait for room to send it is counted already)
     b_.shared->chunk_ends.fetch_add(1, std::memory_order_release);
     ring_doorbell();
   }
@@ -422,13 +525,13 @@ class Worker final : public detail::ResultSink {
   template <class T>
   void send_encoded(std::uint32_t kind, const T& value) {
     const std::size_t n = encoded_size(value);
-    auto buf = reserve(n);
+    auto buf = reserve_bytes(n);
     encode_into(buf, value);
     publish(kind, n);
   }
 
   void send_raw(std::uint32_t kind, std::span<const std::byte> bytes) {
-    auto buf = reserve(bytes.size());
+    auto buf = reserve_bytes(bytes.size());
     if (!bytes.empty()) std::memcpy(buf.data(), bytes.data(), bytes.size());
     publish(kind, bytes.size());
   }
@@ -460,9 +563,19 @@ class Worker final : public detail::ResultSink {
     big_.shrink_to_fit();
   }
 
+  // Room for n bytes in the result ring; the time it sleeps for it is waiting (Pool::stats()).
   std::byte* wait_for_room(std::size_t n) {
+    std::int64_t since = 0;
     for (;;) {
-      if (std::byte* p = results_.try_reserve(n)) return p;
+      if (std::byte* p = results_.try_reserve(n)) {
+        if (since != 0) {
+          const std::int64_t w = monotonic_ns() - since;
+          waits_ns_ += w;
+          add_time(counters_.wait_ns, w);
+        }
+        return p;
+      }
+      if (since == 0) since = monotonic_ns();
       ring_doorbell();
       results_.sleep_until_room(Ring::padded(n) * 2);
     }
@@ -487,6 +600,23 @@ class Worker final : public detail::ResultSink {
   Ring& tasks_;
   Ring& results_;
   WorkerStatus& status_;
+  WorkerCounters& counters_;
+  // Pool::stats() timing (see run_item).
+  static constexpr std::int64_t kSlowItemNs = 20'000;  // timing each costs < 1% from here on
+  std::int64_t mark_ = 0;        // the last timing mark
+  std::int64_t idle_since_ = 0;  // the end of the last chunk (or of the initializer)
+  std::int64_t waits_ns_ = 0;    // all wait_for_room sleeps so far
+  std::int64_t wait_mark_ = 0;   // waits_ns_ at mark_
+  std::int64_t chunk_waits_start_ = 0;
+  std::int64_t chunk_timed_ns_ = 0;  // the chunk's timed items and runs
+  std::size_t chunk_timed_items_ = 0;
+  std::int64_t timed_compute_ns_ = 0;  // of all timed items: how their time split
+  std::int64_t timed_codec_ns_ = 0;
+  std::uint32_t sampled_ = 0;
+  bool slow_items_ = false;  // the last timed item took kSlowItemNs or more
+  bool timing_ = false;      // the running item is timed
+  bool encoded_ = false;     // its commit() marked its end
+  bool encoding_ = false;    // between its reserve() and commit()
   std::uint64_t done_ = 0;
   bool retire_ = false;
   bool stop_ = false;

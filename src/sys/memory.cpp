@@ -66,6 +66,16 @@ std::optional<std::size_t> resident_bytes() noexcept {
   return s->second;
 }
 
+std::optional<std::size_t> resident_bytes_of(int pid) noexcept {
+  char path[64];
+  std::snprintf(path, sizeof path, "/proc/%d/statm", pid);
+  auto text = read_text_file(path);
+  if (!text) return std::nullopt;
+  auto s = parse_statm(text->c_str());
+  if (!s) return std::nullopt;
+  return s->second;
+}
+
 ResidentSet::ResidentSet() noexcept {
   const int fd = ::open("/proc/self/statm", O_RDONLY | O_CLOEXEC);
   if (fd >= 0) fd_.reset(fd);

@@ -33,6 +33,8 @@ class SharedMapping {
 
 // The calling process's resident set size in bytes (/proc/self/statm), or nullopt.
 [[nodiscard]] std::optional<std::size_t> resident_bytes() noexcept;
+// Another process's (/proc/<pid>/statm: any process of this user), or nullopt (gone, refused).
+[[nodiscard]] std::optional<std::size_t> resident_bytes_of(int pid) noexcept;
 
 // The same, from /proc/self/statm opened once (by the process that measures itself): a pread per
 // reading, no open — so it goes on working in a sandbox that refuses open().

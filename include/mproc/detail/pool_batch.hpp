@@ -230,7 +230,18 @@ template <class F, class T>
 void invoke_one(std::uintptr_t w, std::span<const std::byte> args, ResultSink& out) {
   F f = fn_from_word<F>(w);
   using R = task_result_t<F, T&&>;
-  if constexpr (std::is_void_v<R>) {
+  if constexpr (!is_packed_v<T>) {
+    // Decoding takes time worth telling from the call's (a packed one is a memcpy).
+    T arg = decode_item<T>(args);
+    out.decoded();
+    if constexpr (std::is_void_v<R>) {
+      invoke_task(f, std::move(arg));
+      out.reserve(0);
+      out.commit(0);
+    } else {
+      put_result<R>(out, invoke_task(f, std::move(arg)));
+    }
+  } else if constexpr (std::is_void_v<R>) {
     invoke_task(f, decode_item<T>(args));
     out.reserve(0);
     out.commit(0);
@@ -288,6 +299,7 @@ template <class F, class Tuple>
 void invoke_apply(std::uintptr_t w, std::span<const std::byte> args, ResultSink& out) {
   F f = fn_from_word<F>(w);
   Tuple t = decode<Tuple>(args);
+  out.decoded();
   using R = apply_result_t<F, Tuple>;
   if constexpr (std::is_void_v<R>) {
     apply_task(f, std::move(t));

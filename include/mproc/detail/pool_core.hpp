@@ -18,6 +18,7 @@
 #include <vector>
 
 #include "mproc/initializer.hpp"
+#include "mproc/pool_stats.hpp"
 #include "mproc/progress.hpp"
 #include "mproc/sandbox.hpp"
 #include "mproc/start_method.hpp"
@@ -90,6 +91,8 @@ class ResultSink {
   // The result of a fixed-size bitwise type: its `size` object bytes, gathered with the next
   // items' into one record (a crash still loses none of them: see src/pool/channel.hpp).
   virtual void put_packed(const void* value, std::size_t size) = 0;
+  // The item's arguments are decoded; the call begins (for Pool::stats(): decode vs compute).
+  virtual void decoded() {}
 
  protected:
   ~ResultSink() = default;
@@ -286,6 +289,8 @@ class PoolCore final : public CallCore {
   void terminate();
   // Live workers' pids (for tests and statistics).
   [[nodiscard]] std::vector<int> worker_pids();
+  // A snapshot of what the workers did (pool_stats.hpp); any thread, any time.
+  [[nodiscard]] PoolStats stats();
 
  private:
   struct State;
