@@ -53,20 +53,8 @@ void write_file(const std::string& path, std::string_view text) {
 // v2), under host.root, or nullopt.
 std::optional<std::string> own_cgroup_dir(const CgroupHost& host, std::string_view fstype,
                                           std::string_view controller) {
-  auto mount = detail::find_cgroup_mount(host.mountinfo, fstype, controller);
-  auto path = detail::cgroup_path_of(host.proc_self_cgroup, controller);
-  if (!mount || !path) return std::nullopt;
-  // Our path is relative to the hierarchy's root; the mount shows the part below its root.
-  std::string rel = *path;
-  if (mount->root != "/") {
-    if (!rel.starts_with(mount->root)) return std::nullopt;
-    rel.erase(0, mount->root.size());
-  }
-  while (!rel.empty() && rel.back() == '/') rel.pop_back();
-  if (!rel.empty() && rel.front() != '/') rel.insert(0, 1, '/');
-  std::string mp = mount->mount_point;
-  if (mp == "/") mp.clear();
-  return host.root + mp + rel;
+  return detail::own_cgroup_dir(host.mountinfo, host.proc_self_cgroup, fstype, controller,
+                                host.root);
 }
 
 std::optional<std::string> text_of(const std::string& path) { return read_text_file(path); }

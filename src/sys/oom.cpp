@@ -92,19 +92,12 @@ std::optional<std::uint64_t> flat_keyed_value(std::string_view text, std::string
   return value;
 }
 
-}  // namespace detail
-
-namespace sys {
-namespace {
-
-// The path of `file` in the directory of our cgroup that holds `controller` ("" for v2), or
-// nullopt.
-std::optional<std::string> cgroup_file_path(const std::string& mountinfo,
-                                            const std::string& proc_self_cgroup,
-                                            std::string_view fstype, std::string_view controller,
-                                            std::string_view file) {
-  auto mount = detail::find_cgroup_mount(mountinfo, fstype, controller);
-  auto path = detail::cgroup_path_of(proc_self_cgroup, controller);
+std::optional<std::string> own_cgroup_dir(std::string_view mountinfo,
+                                          std::string_view proc_self_cgroup,
+                                          std::string_view fstype, std::string_view controller,
+                                          std::string_view root) {
+  auto mount = find_cgroup_mount(mountinfo, fstype, controller);
+  auto path = cgroup_path_of(proc_self_cgroup, controller);
   if (!mount || !path) return std::nullopt;
   // Our path is relative to the hierarchy's root; the mount shows the part below its root.
   std::string rel = *path;
@@ -114,8 +107,15 @@ std::optional<std::string> cgroup_file_path(const std::string& mountinfo,
   }
   while (!rel.empty() && rel.back() == '/') rel.pop_back();
   if (!rel.empty() && rel.front() != '/') rel.insert(0, 1, '/');
-  return mount->mount_point + rel + "/" + std::string(file);
+  std::string mp = mount->mount_point;
+  if (mp == "/") mp.clear();
+  return std::string(root) + mp + rel;
 }
+
+}  // namespace detail
+
+namespace sys {
+namespace {
 
 // memory.events (v2) or, on a hybrid host, memory.oom_control (v1): whichever exists.
 std::string oom_counter_file() {
@@ -125,8 +125,10 @@ std::string oom_counter_file() {
   for (const auto& [fstype, controller, file] :
        {std::tuple{"cgroup2", "", "memory.events"},
         std::tuple{"cgroup", "memory", "memory.oom_control"}}) {
-    auto path = cgroup_file_path(*mountinfo, *cgroup, fstype, controller, file);
-    if (path && read_text_file(*path)) return *path;
+    auto dir = detail::own_cgroup_dir(*mountinfo, *cgroup, fstype, controller);
+    if (!dir) continue;
+    const std::string path = *dir + "/" + file;
+    if (read_text_file(path)) return path;
   }
   return {};
 }

@@ -53,6 +53,15 @@ struct CgroupMount {
                                                            std::string_view fstype,
                                                            std::string_view option);
 
+// The directory of our cgroup that holds `controller` ("" for v2) in the hierarchy mounted as
+// `fstype`, from /proc/self/mountinfo and /proc/self/cgroup text, or nullopt; `root` is put in
+// front of it (a test's fake tree).
+[[nodiscard]] std::optional<std::string> own_cgroup_dir(std::string_view mountinfo,
+                                                        std::string_view proc_self_cgroup,
+                                                        std::string_view fstype,
+                                                        std::string_view controller,
+                                                        std::string_view root = "");
+
 // The value of `key` in flat-keyed text ("oom 1\noom_kill 3\n" -> 3 for "oom_kill").
 [[nodiscard]] std::optional<std::uint64_t> flat_keyed_value(std::string_view text,
                                                             std::string_view key);
