@@ -357,6 +357,14 @@ constexpr rlim_t kNprocLimit = 24;
 // The app of C4, run as nobody under RLIMIT_NPROC = kNprocLimit (set before exec, so its
 // forkserver has it too): a pool of 64 cannot start; then a pool of 2 works. Reports 0 if all
 // went as expected, else a step number.
+// An app's outcome for its test: the step that failed (0: none) and the error it saw.
+void report_outcome(int step, const std::string& what) {
+  App::report(&step, sizeof step);
+  const int len = static_cast<int>(what.size());
+  App::report(&len, sizeof len);
+  App::report(what.data(), what.size());
+}
+
 TEST(PoolFaultApp, DISABLED_ProcessLimit) {
   int step = 0;
   std::string what;
@@ -379,10 +387,7 @@ TEST(PoolFaultApp, DISABLED_ProcessLimit) {
       step = 5;
     }
   }
-  App::report(&step, sizeof step);
-  const int len = static_cast<int>(what.size());
-  App::report(&len, sizeof len);
-  App::report(what.data(), what.size());
+  report_outcome(step, what);
 }
 
 TEST_P(PoolFault, C4_ProcessLimitFailsAPoolCleanlyAndASmallerOneWorksAfter) {
@@ -476,10 +481,7 @@ TEST(PoolFaultApp, DISABLED_FullDevShm) {
       step = 5;
     }
   }
-  App::report(&step, sizeof step);
-  const int len = static_cast<int>(what.size());
-  App::report(&len, sizeof len);
-  App::report(what.data(), what.size());
+  report_outcome(step, what);
 }
 
 TEST_P(PoolFault, C1_AFullDevShmFailsNamedSegmentsClearlyAndPoolsWork) {
