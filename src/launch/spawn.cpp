@@ -76,7 +76,8 @@ bool have_arguments() noexcept {
   return a.saved;
 }
 
-Child spawn_child(Role role, std::span<const std::byte> payload, std::span<const int> fds) {
+Child spawn_child(Role role, std::span<const std::byte> payload, std::span<const int> fds,
+                  Await await) {
   if (fds.size() > sys::kMaxPassedFds) throw Error("spawn_child: too many fds to pass");
   std::vector<std::string> argv;
   {
@@ -103,6 +104,8 @@ Child spawn_child(Role role, std::span<const std::byte> payload, std::span<const
   }
   try {
     send_start_message(mine.get(), role, payload, fds);
+    // The message waits in the socket for the child; its acknowledgement is then not read.
+    if (await == Await::nothing) return child;
     // The acknowledgement, or the child's death (the caller then sees how through the pidfd).
     const int watch[2] = {mine.get(), child.pidfd.get()};
     bool ready[2] = {false, false};
@@ -132,7 +135,12 @@ std::optional<StartMessage> take_start_message() {
   try {
     std::optional<StartMessage> message = read_start_message(fd);
     if (!message) sys::child::exit_now(127);
-    (void)sys::child::write_all(fd, &kAck, 1);
+    // MSG_NOSIGNAL: a spawner that did not wait for it (Await::nothing) may have closed its end.
+    try {
+      const std::span<const std::byte> ack(&kAck, 1);
+      sys::send_all(fd, {&ack, 1});
+    } catch (const SystemError&) {
+    }
     sys::child::close_fd(fd);
     return message;
   } catch (...) {

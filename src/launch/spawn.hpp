@@ -6,7 +6,8 @@
 // The message's first byte is the child's Role; the rest is that role's. The child, in init(), arms
 // PR_SET_PDEATHSIG(SIGKILL), checks that its parent is still the spawner (else it dies at once,
 // as the death signal would have done), reads the message and acknowledges with one byte. So,
-// as with fork, spawn_child() returns once the child cannot outlive the spawning thread.
+// as with fork, spawn_child() returns once the child cannot outlive the spawning thread (unless
+// the caller asks for Await::nothing).
 #pragma once
 
 #include <cstddef>
@@ -41,9 +42,14 @@ bool save_arguments(int argc, char** argv);
 [[nodiscard]] bool have_arguments() noexcept;
 
 // Spawns; throws SystemError (posix_spawn, pidfd_open, sendmsg) or Error when init() did not
-// save the arguments.
+// save the arguments. With Await::acknowledgement it returns once the child has read its start
+// message and armed its death signal (or died); with Await::nothing as soon as the message is
+// sent, for a caller that watches the child's pidfd anyway and kills it when done (the Pool:
+// its workers then exec and start up in parallel).
+enum class Await : bool { nothing, acknowledgement };
 [[nodiscard]] Child spawn_child(Role role, std::span<const std::byte> payload,
-                                std::span<const int> fds = {});
+                                std::span<const int> fds = {},
+                                Await await = Await::acknowledgement);
 
 // For init(): in a child made by spawn_child, its start message (the death signal is armed
 // then); nullopt in a program started any other way. A broken start-up ends the process

@@ -924,7 +924,8 @@ struct PoolCore::State {
       fds.insert(fds.end(), initializer_fds.begin(), initializer_fds.end());
       fds.insert(fds.end(), worker_state_fds.begin(), worker_state_fds.end());
       child = forkserver ? launch::forkserver_child(launch::Role::pool_worker, message, fds)
-                         : launch::spawn_child(launch::Role::pool_worker, message, fds);
+                         : launch::spawn_child(launch::Role::pool_worker, message, fds,
+                                              launch::Await::nothing);
       w->channel->release_fd();
     } else {
       child = launch::fork_child(&pool::worker_main, &boot);
