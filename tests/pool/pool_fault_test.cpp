@@ -354,7 +354,7 @@ TEST_P(PoolFault, E3_SigintToTheProgramMidMapLeavesNothing) {
 
 constexpr rlim_t kNprocLimit = 24;
 
-// The app of C4, run as nobody under RLIMIT_NPROC = kNprocLimit (set before exec, so its
+// The app of C4, run as an unprivileged user under RLIMIT_NPROC = kNprocLimit (set before exec, so its
 // forkserver has it too): a pool of 64 cannot start; then a pool of 2 works. Reports 0 if all
 // went as expected, else a step number.
 // An app's outcome for its test: the step that failed (0: none) and the error it saw.
@@ -392,9 +392,9 @@ TEST(PoolFaultApp, DISABLED_ProcessLimit) {
 
 TEST_P(PoolFault, C4_ProcessLimitFailsAPoolCleanlyAndASmallerOneWorksAfter) {
   // RLIMIT_NPROC counts every process of the user and does not bind root: the app runs as
-  // nobody, with the limit set before exec (its test main starts the forkserver, which must be
+  // an unprivileged user, with the limit set before exec (its test main starts the forkserver, which must be
   // bound too).
-  if (::getuid() != 0) GTEST_SKIP() << "needs root, to run the app as nobody";
+  if (::getuid() != 0) GTEST_SKIP() << "needs root, to run the app as an unprivileged user";
   char exe[4096];
   const auto len = ::readlink("/proc/self/exe", exe, sizeof exe - 1);
   ASSERT_GT(len, 0);
@@ -411,10 +411,13 @@ TEST_P(PoolFault, C4_ProcessLimitFailsAPoolCleanlyAndASmallerOneWorksAfter) {
   for (auto& v : vars) envp.push_back(v.data());
   for (char** e = environ; *e != nullptr; ++e) envp.push_back(*e);
   envp.push_back(nullptr);
+  // RLIMIT_NPROC counts every process and thread of the user: each case gets a user of its own
+  // (no passwd entry needed), or the cases ctest runs at the same time would share one budget.
+  const unsigned uid = 60100 + static_cast<unsigned>(GetParam());
   const int pid = ::fork();
   ASSERT_GE(pid, 0);
   if (pid == 0) {
-    if (::setgid(65534) != 0 || ::setuid(65534) != 0) ::_exit(10);
+    if (::setgid(uid) != 0 || ::setuid(uid) != 0) ::_exit(10);
     const rlimit lim{kNprocLimit, kNprocLimit};
     if (::setrlimit(RLIMIT_NPROC, &lim) != 0) ::_exit(11);
     ::fcntl(fds[1], F_SETFD, 0);

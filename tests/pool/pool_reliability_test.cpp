@@ -224,19 +224,22 @@ TEST_P(PoolReliability, B4_HangingInitializerBreaksThePoolInTime) {
 }
 
 // C4: the process limit is reached while the pool starts: a clear error, no worker left behind.
-// Root is exempt from RLIMIT_NPROC, so the pool is made by a child running as nobody.
+// Root is exempt from RLIMIT_NPROC, so the pool is made by a child running as an unprivileged user.
 TEST_P(PoolReliability, C4_ProcessLimitFailsConstructionCleanly) {
   if (GetParam() == mproc::StartMethod::forkserver) {
-    GTEST_SKIP() << "the pool is made by a forked copy of the test running as nobody under "
+    GTEST_SKIP() << "the pool is made by a forked copy of the test running as an unprivileged user under "
                     "RLIMIT_NPROC=2, and the forkserver serves only the process that ran init(); "
                     "an App (this binary run again) would need its own threads and forkserver "
                     "under that limit";
   }
+  // RLIMIT_NPROC counts every process and thread of the user: each case gets a user of its own
+  // (no passwd entry needed), or the cases ctest runs at the same time would share one budget.
+  const unsigned uid = 60200 + static_cast<unsigned>(GetParam());
   mproc::test::ChildGuard guard;
   const int app = ::fork();
   ASSERT_GE(app, 0);
   if (app == 0) {
-    if (::getuid() == 0 && (::setgid(65534) != 0 || ::setuid(65534) != 0)) ::_exit(10);
+    if (::getuid() == 0 && (::setgid(uid) != 0 || ::setuid(uid) != 0)) ::_exit(10);
     rlimit lim{2, 2};  // this process and one more
     if (::setrlimit(RLIMIT_NPROC, &lim) != 0) ::_exit(11);
     try {
