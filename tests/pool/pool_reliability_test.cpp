@@ -173,9 +173,16 @@ TEST_P(PoolReliability, A10_RandomKillsDuringAMap) {
   std::atomic<bool> stop{false};
   std::thread killer([&] {
     unsigned k = 0;
+    std::uint64_t done_at_last_kill = 0;
     while (!stop.load()) {
+      // A kill only once an item was done since the last: replacements (a spawned one takes
+      // tens of ms to start under a sanitizer) must not all be killed before they start.
+      const std::uint64_t done = pool.stats().total.items_done;
       auto pids = pool.worker_pids();
-      if (!pids.empty()) ::kill(pids[k++ % pids.size()], SIGKILL);
+      if (!pids.empty() && (k == 0 || done != done_at_last_kill)) {
+        ::kill(pids[k++ % pids.size()], SIGKILL);
+        done_at_last_kill = done;
+      }
       std::this_thread::sleep_for(std::chrono::milliseconds(3));  // the kill rate, not a sync
     }
   });
