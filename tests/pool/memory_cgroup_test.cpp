@@ -202,7 +202,9 @@ TEST_P(MemoryCgroup, CgroupsOfAKilledProgramAreSweptByTheNextPool) {
     ::close(pidfds[i]);
     ::waitpid(pids[i], nullptr, 0);  // we are the subreaper: the orphan is ours to reap
   }
-  EXPECT_EQ(app_dirs(), 1u);  // left behind
+  // Left behind, unless a pool of another test running at the same time (ctest -j) swept it
+  // already: what matters is that none is left once the next pool exists.
+  EXPECT_LE(app_dirs(), 1u);
   {
     Pool pool(limited(1));
     EXPECT_EQ(app_dirs(), 0u);
