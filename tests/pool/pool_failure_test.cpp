@@ -422,10 +422,7 @@ TEST_P(PoolFailure, CancelDropsAQueuedCall) {
 TEST(PoolApp, DISABLED_PoolThenPause) {
   mproc::Pool pool(mproc::PoolOptions{.processes = 2,
                                       .start_method = mproc::test::App::start_method()});
-  auto pids = pool.worker_pids();
-  const int n = static_cast<int>(pids.size());
-  mproc::test::App::report(&n, sizeof n);
-  mproc::test::App::report(pids.data(), sizeof(int) * pids.size());
+  mproc::test::App::report_pids(pool.worker_pids());
   for (;;) ::pause();
 }
 
@@ -434,11 +431,8 @@ TEST(PoolApp, DISABLED_PoolThenPause) {
 TEST_P(PoolFailure, WorkersDieWithAKilledParent) {
   mproc::test::App app("PoolApp.DISABLED_PoolThenPause",
                        {{"MPROC_POOL_APP_METHOD", std::string(mproc::to_string(GetParam()))}});
-  int n = 0;
-  ASSERT_TRUE(app.read_report(&n, sizeof n));
-  ASSERT_EQ(n, 2);
-  std::vector<int> pids(2);
-  ASSERT_TRUE(app.read_report(pids.data(), sizeof(int) * 2));
+  const std::vector<int> pids = app.read_pids();
+  ASSERT_EQ(pids.size(), 2u);
   std::vector<int> pidfds;
   for (int p : pids) pidfds.push_back(static_cast<int>(::syscall(SYS_pidfd_open, p, 0)));
   ASSERT_EQ(::kill(app.pid(), SIGKILL), 0);

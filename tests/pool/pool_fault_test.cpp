@@ -224,10 +224,7 @@ TEST(PoolFaultApp, DISABLED_BlockedMap) {
   mproc::Lock lock;
   auto shm = mproc::SharedMemory::create(1 << 20);
   mproc::Pool pool(mproc::PoolOptions{.processes = 4, .start_method = App::start_method()});
-  auto pids = pool.worker_pids();
-  const int n = static_cast<int>(pids.size());
-  App::report(&n, sizeof n);
-  App::report(pids.data(), sizeof(int) * pids.size());
+  App::report_pids(pool.worker_pids());
   At item{};
   App::env("MPROC_POOL_APP_STATE").copy(item.state.text, sizeof item.state.text - 1);
   (void)pool.map(block_in_map, std::vector<At>(8, item), 1);
@@ -290,12 +287,9 @@ int signal_app_mid_map(mproc::StartMethod method, int sig) {
   App app("PoolFaultApp.DISABLED_BlockedMap",
           {{"MPROC_POOL_APP_METHOD", std::string(mproc::to_string(method))},
            {"MPROC_POOL_APP_STATE", running.name().text}});
-  int n = 0;
-  EXPECT_TRUE(app.read_report(&n, sizeof n));
-  EXPECT_EQ(n, 4);
-  if (n != 4) return -1;
-  std::vector<int> workers(4);
-  EXPECT_TRUE(app.read_report(workers.data(), sizeof(int) * 4));
+  const std::vector<int> workers = app.read_pids();
+  EXPECT_EQ(workers.size(), 4u);
+  if (workers.size() != 4) return -1;
   while (running->n.load() < 4) std::this_thread::yield();
 
   const auto tree = descendants_of(app.pid());
@@ -517,10 +511,8 @@ TEST_P(PoolFault, C3_NoFdLeftFailsANewPoolClearlyAndTheRunningOneGoesOn) {
   ASSERT_EQ(pool.map(square, std::views::iota(0, 100))[99], 99 * 99);
   rlimit old{};
   ASSERT_EQ(::getrlimit(RLIMIT_NOFILE, &old), 0);
-  int open_now = 0;  // new fds take the lowest free numbers, so the count is what matters
-  for (int fd = 0; fd < 4096; ++fd) {
-    if (::fcntl(fd, F_GETFD) != -1) ++open_now;
-  }
+  // New fds take the lowest free numbers, so the count is what matters.
+  const int open_now = static_cast<int>(mproc::test::fd_count());
   rlimit none = old;
   none.rlim_cur = static_cast<rlim_t>(open_now);
   ASSERT_EQ(::setrlimit(RLIMIT_NOFILE, &none), 0);

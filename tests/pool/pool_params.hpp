@@ -295,6 +295,14 @@ class App {
   [[nodiscard]] int pid() const noexcept { return pid_; }
   [[nodiscard]] int report_fd() const noexcept { return report_; }
   // Reads exactly `size` bytes the app reported; false if it ended first.
+  // The pids an app reported with report_pids, in order; empty when it reported none.
+  [[nodiscard]] std::vector<int> read_pids() const {
+    int n = 0;
+    if (!read_report(&n, sizeof n) || n < 0 || n > (1 << 16)) return {};
+    std::vector<int> pids(static_cast<std::size_t>(n));
+    if (!read_report(pids.data(), sizeof(int) * pids.size())) return {};
+    return pids;
+  }
   [[nodiscard]] bool read_report(void* out, std::size_t size) const {
     auto* p = static_cast<char*>(out);
     while (size > 0) {
@@ -331,6 +339,12 @@ class App {
   static void report(const void* data, std::size_t size) {
     const int fd = std::atoi(env("MPROC_TEST_REPORT_FD").c_str());
     if (::write(fd, data, size) != static_cast<ssize_t>(size)) ::_exit(98);
+  }
+  // In the app: reports pids (a pool's workers) for the test's read_pids().
+  static void report_pids(const std::vector<int>& pids) {
+    const int n = static_cast<int>(pids.size());
+    report(&n, sizeof n);
+    report(pids.data(), sizeof(int) * pids.size());
   }
 
  private:

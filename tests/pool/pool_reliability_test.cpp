@@ -26,6 +26,7 @@
 
 #include "mproc/mproc.hpp"
 #include "pool_params.hpp"
+#include "support/proc_fds.hpp"
 #include "support/child_guard.hpp"
 
 namespace {
@@ -304,10 +305,8 @@ TEST_P(PoolReliability, C3_FdExhaustionFailsConstructionCleanly) {
 #endif
   rlimit old{};
   ASSERT_EQ(::getrlimit(RLIMIT_NOFILE, &old), 0);
-  int open_now = 0;  // new fds take the lowest free numbers, so the count is what matters
-  for (int fd = 0; fd < 4096; ++fd) {
-    if (::fcntl(fd, F_GETFD) != -1) ++open_now;
-  }
+  // New fds take the lowest free numbers, so the count is what matters.
+  const int open_now = static_cast<int>(mproc::test::fd_count());
   rlimit low = old;
   low.rlim_cur = static_cast<rlim_t>(open_now + 12);
   ASSERT_EQ(::setrlimit(RLIMIT_NOFILE, &low), 0);
@@ -354,20 +353,28 @@ TEST_P(PoolReliability, ManyLargeArgumentsStreamThrough) {
   for (int i = 0; i < 12; ++i) EXPECT_EQ(sizes[i], (std::size_t{5} << 20) + i);
 }
 
-// How many pool channels (shared anonymous mappings of a channel's size) this process maps.
-int channels_mapped(int) {
+// Calls f(address, size) for each pool channel this process maps (a shared mapping of a
+// channel's size, /proc/self/maps); false when the maps are unreadable.
+template <class F>
+bool for_each_channel_mapping(F f) {
   FILE* maps = std::fopen("/proc/self/maps", "re");
-  if (maps == nullptr) return -1;
-  int n = 0;
+  if (maps == nullptr) return false;
   char line[512];
   while (std::fgets(line, sizeof line, maps) != nullptr) {
     unsigned long lo = 0, hi = 0;
     char perms[8] = {};
     if (std::sscanf(line, "%lx-%lx %7s", &lo, &hi, perms) != 3) continue;
     const unsigned long size = hi - lo;
-    if (perms[3] == 's' && size > (8ul << 20) && size <= (8ul << 20) + (64ul << 10)) ++n;
+    if (perms[3] == 's' && size > (8ul << 20) && size <= (8ul << 20) + (64ul << 10)) f(lo, size);
   }
   std::fclose(maps);
+  return true;
+}
+
+// How many pool channels this process maps.
+int channels_mapped(int) {
+  int n = 0;
+  if (!for_each_channel_mapping([&](unsigned long, unsigned long) { ++n; })) return -1;
   return n;
 }
 
@@ -383,27 +390,17 @@ TEST_P(PoolReliability, AWorkerMapsOnlyItsOwnChannel) {
 // whole channel mapping, both rings and the status page, with pseudo-random bytes, then returns.
 int scribble_on_5(int x) {
   if (x != 5) return x;
-  FILE* maps = std::fopen("/proc/self/maps", "re");
-  if (maps == nullptr) return -1;
-  char line[512];
-  while (std::fgets(line, sizeof line, maps) != nullptr) {
-    unsigned long lo = 0, hi = 0;
-    char perms[8] = {};
-    if (std::sscanf(line, "%lx-%lx %7s", &lo, &hi, perms) != 3) continue;
-    const unsigned long size = hi - lo;
-    if (perms[3] == 's' && size > (8ul << 20) && size <= (8ul << 20) + (64ul << 10)) {
-      std::uint64_t state = 0x9e3779b97f4a7c15ull;
-      auto* p = reinterpret_cast<std::uint64_t*>(lo);
-      for (unsigned long i = 0; i < size / 8; ++i) {
-        state ^= state << 13;
-        state ^= state >> 7;
-        state ^= state << 17;
-        p[i] = state;
-      }
+  const bool read = for_each_channel_mapping([](unsigned long lo, unsigned long size) {
+    std::uint64_t state = 0x9e3779b97f4a7c15ull;
+    auto* p = reinterpret_cast<std::uint64_t*>(lo);
+    for (unsigned long i = 0; i < size / 8; ++i) {
+      state ^= state << 13;
+      state ^= state >> 7;
+      state ^= state << 17;
+      p[i] = state;
     }
-  }
-  std::fclose(maps);
-  return x;
+  });
+  return read ? x : -1;
 }
 
 TEST_P(PoolReliability, H_AWorkerThatScribblesOnItsChannelIsReplacedAndThePoolGoesOn) {
